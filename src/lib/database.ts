@@ -1,0 +1,226 @@
+import postgres from 'postgres'
+
+import {type DatabaseTarget, redact} from './database-url.js'
+import {BackfillError, databaseError} from './exit-codes.js'
+import type {Plan, TrackingRow} from './reconcile.js'
+
+export type Sql = postgres.Sql
+export type TransactionSql = postgres.TransactionSql
+
+export const TABLE = 'console_flag_promotions'
+export const BACKFILL_CREATED_BY = 'system_backfill'
+export const BACKFILL_SYNC_SOURCE = 'heroku_cli_backfill'
+
+// One well-known key so an operator can find the holder: pg_locks.objid = 20120078 (classid 0).
+export const ADVISORY_LOCK_KEY = 20_120_078
+
+// Types as format_type() prints them; text-like columns also accept unbounded varchar.
+const REQUIRED_COLUMNS: Record<string, string[]> = {
+  app_name: ['text', 'character varying'],
+  flag_name: ['text', 'character varying'],
+  id: ['bigint', 'integer'],
+  state: ['text', 'character varying'],
+  target_value: ['text', 'character varying'],
+  created_by: ['text', 'character varying'],
+  updated_at: ['timestamp with time zone'],
+}
+
+const MIGRATION_0078_COLUMNS: Record<string, string[]> = {
+  drift_detected_at: ['timestamp with time zone'],
+  drift_reason: ['text', 'character varying'],
+  last_heroku_value: ['text', 'character varying'],
+  last_synced_at: ['timestamp with time zone'],
+  sync_source: ['text', 'character varying'],
+  synced: ['boolean'],
+}
+
+export interface DatabaseOptions {
+  lockTimeoutSeconds?: number
+  /** Where server NOTICEs go: never stdout, which carries the report. */
+  onNotice?: (message: string) => void
+}
+
+/** Opens the one connection a command uses, runs `work`, and closes it on every path. */
+export async function withDatabase<T>(target: DatabaseTarget, options: DatabaseOptions, work: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = postgres({
+    connect_timeout: 10,
+    connection: {application_name: 'heroku-flags-backfill'},
+    database: target.database,
+    host: target.host,
+    max: 1,
+    onnotice: notice => options.onNotice?.(`database notice: ${notice.message}`),
+    pass: target.password,
+    port: target.port,
+    ssl: target.ssl,
+    user: target.user,
+  })
+  try {
+    return await work(sql)
+  } catch (error) {
+    throw describeDatabaseError(error, target)
+  } finally {
+    await sql.end({timeout: 5})
+  }
+}
+
+/** Turns a postgres.js or socket error into one line that names the problem and never the password. */
+export function describeDatabaseError(error: unknown, target: DatabaseTarget): BackfillError {
+  if (error instanceof BackfillError) return error
+  const err = error as {code?: unknown; message?: string}
+  // Only database and socket failures are translated; anything else is a bug and keeps its stack.
+  if (!(error instanceof postgres.PostgresError) && typeof err.code !== 'string') throw error
+  const where = target.display
+  const reason = (() => {
+    switch (err.code) {
+      case '28P01':
+      case '28000': {
+        return `authentication failed for ${where}`
+      }
+
+      case '3D000': {
+        return `database does not exist: ${where}`
+      }
+
+      case '42501': {
+        return `permission denied on ${where}: ${err.message}`
+      }
+
+      case 'CONNECT_TIMEOUT': {
+        return `timed out connecting to ${where}`
+      }
+
+      case 'ECONNREFUSED': {
+        return `connection refused by ${where}`
+      }
+
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN': {
+        return `cannot resolve the database host of ${where}`
+      }
+
+      case 'CONNECTION_CLOSED':
+      case 'CONNECTION_ENDED':
+      case 'CONNECTION_DESTROYED':
+      case 'ECONNRESET': {
+        return `the connection to ${where} was lost`
+      }
+
+      case '55P03': {
+        return `another apply holds the backfill lock on ${where}; find it with: SELECT pid, query_start FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE locktype = 'advisory' AND objid = ${ADVISORY_LOCK_KEY}`
+      }
+
+      default: {
+        return `database error on ${where}: ${err.message ?? String(error)}${err.code ? ` (${err.code})` : ''}`
+      }
+    }
+  })()
+  return databaseError(redact(reason, target))
+}
+
+/** Fails with every missing or mistyped column named, before anything reads or writes the table. */
+export async function assertSchema(sql: Sql): Promise<void> {
+  const [{exists}] = await sql<[{exists: boolean}]>`SELECT to_regclass(${TABLE}) IS NOT NULL AS exists`
+  if (!exists) throw databaseError(`table ${TABLE} does not exist in this database`)
+  const columns = await sql<Array<{name: string; type: string}>>`
+    SELECT attname AS name, format_type(atttypid, atttypmod) AS type
+    FROM pg_attribute
+    WHERE attrelid = to_regclass(${TABLE}) AND attnum > 0 AND NOT attisdropped`
+  const types = new Map(columns.map(column => [column.name, column.type]))
+  const problems = [
+    ...columnProblems(types, REQUIRED_COLUMNS, ''),
+    ...columnProblems(types, MIGRATION_0078_COLUMNS, ' (added by migration 0078 — has it run on this database?)'),
+  ]
+  if (problems.length > 0) throw databaseError(`${TABLE} is not ready: ${problems.join('; ')}`)
+}
+
+function columnProblems(types: Map<string, string>, wanted: Record<string, string[]>, hint: string): string[] {
+  const missing = Object.keys(wanted).filter(name => !types.has(name))
+  const mistyped = Object.entries(wanted)
+    .filter(([name, accepted]) => types.has(name) && !accepted.includes(types.get(name)!))
+    .map(([name, accepted]) => `column ${name} has type ${types.get(name)}, expected ${accepted[0]}`)
+  return [...(missing.length > 0 ? [`missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${hint}`] : []), ...mistyped]
+}
+
+/** Every row of the given apps, in one query. Ids are returned as text: they are bigints. */
+export function readTrackingRows(sql: Sql | TransactionSql, apps: string[]): Promise<TrackingRow[]> {
+  return sql<TrackingRow[]>`
+    SELECT id::text AS id, app_name, flag_name, target_value, state, synced, last_heroku_value
+    FROM console_flag_promotions
+    WHERE app_name = ANY(${sql.array(apps)}::text[])
+    ORDER BY id`
+}
+
+export interface UnsyncedDeployedRow {
+  id: string
+  app_name: string
+  flag_name: string
+}
+
+/** The runbook's final check, table-wide: deployed rows the reconciler would read as drift. */
+export async function readUnsyncedDeployedRows(sql: Sql, limit: number): Promise<{count: number; rows: UnsyncedDeployedRow[]}> {
+  const [{count}] = await sql<[{count: string}]>`
+    SELECT count(*) AS count FROM console_flag_promotions WHERE synced = false AND state = 'deployed'`
+  const rows = await sql<UnsyncedDeployedRow[]>`
+    SELECT id::text AS id, app_name, flag_name FROM console_flag_promotions
+    WHERE synced = false AND state = 'deployed' ORDER BY app_name, flag_name, id LIMIT ${limit}`
+  return {count: Number(count), rows}
+}
+
+/**
+ * One transaction behind the backfill's advisory lock. The lock is transaction-scoped, so it is
+ * released by COMMIT, by ROLLBACK and by a dropped connection alike.
+ */
+export function withBackfillLock<T>(sql: Sql, lockTimeoutSeconds: number, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  return sql.begin(async tx => {
+    await tx.unsafe(`SET LOCAL lock_timeout = '${Math.round(lockTimeoutSeconds * 1000)}ms'`)
+    await tx`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY})`
+    return work(tx)
+  }) as Promise<T>
+}
+
+export interface AppliedCounts {
+  inserts: number
+  updates: number
+}
+
+/**
+ * Writes a plan with two set-based statements, whatever its size: arrays travel as single
+ * parameters, so there is no per-row round trip and no 65 534-parameter limit to chunk around.
+ * The update re-checks `synced = false` so a row synced meanwhile is not touched again.
+ */
+export async function writePlan(tx: TransactionSql, plan: Plan, runAt: Date): Promise<Map<string, AppliedCounts>> {
+  const inserts = plan.apps.flatMap(app => app.inserts.map(insert => ({app: app.app, ...insert})))
+  const updates = plan.apps.flatMap(app => app.updates.flatMap(update => update.row_ids.map(id => ({app: app.app, id, value: update.value, flag: update.flag}))))
+  const applied = new Map(plan.apps.map(app => [app.app, {inserts: 0, updates: 0}]))
+
+  if (inserts.length > 0) {
+    const written = await tx<Array<{app_name: string}>>`
+      INSERT INTO console_flag_promotions
+        (app_name, flag_name, target_value, state, created_by, sync_source, synced, last_heroku_value, last_synced_at)
+      SELECT t.app_name, t.flag_name, t.value, 'deployed', ${BACKFILL_CREATED_BY}, ${BACKFILL_SYNC_SOURCE}, true, t.value, ${runAt}
+      FROM unnest(${tx.array(inserts.map(i => i.app))}::text[], ${tx.array(inserts.map(i => i.flag))}::text[],
+                  ${tx.array(inserts.map(i => i.value))}::text[]) AS t(app_name, flag_name, value)
+      RETURNING app_name`
+    for (const row of written) applied.get(row.app_name)!.inserts++
+  }
+
+  if (updates.length > 0) {
+    const written = await tx<Array<{app_name: string; flag_name: string}>>`
+      UPDATE console_flag_promotions AS p
+      SET synced = true, last_heroku_value = t.value, last_synced_at = ${runAt},
+          sync_source = ${BACKFILL_SYNC_SOURCE}, updated_at = now()
+      FROM unnest(${tx.array(updates.map(u => u.id))}::bigint[], ${tx.array(updates.map(u => u.value))}::text[]) AS t(id, value)
+      WHERE p.id = t.id AND p.state = 'deployed' AND p.synced = false
+      RETURNING p.app_name, p.flag_name`
+    // applied_updates counts flags, like planned_updates; one flag may own several unsynced rows.
+    const flagsPerApp = new Map<string, Set<string>>()
+    for (const row of written) {
+      if (!flagsPerApp.has(row.app_name)) flagsPerApp.set(row.app_name, new Set())
+      flagsPerApp.get(row.app_name)!.add(row.flag_name)
+    }
+
+    for (const [app, flags] of flagsPerApp) applied.get(app)!.updates = flags.size
+  }
+
+  return applied
+}

@@ -1,0 +1,92 @@
+// The report document (README "Report"): built from a plan as data here, printed elsewhere.
+import type {AppliedCounts} from './database.js'
+import type {Plan, PlannedInsert, PlannedSkip, PlannedUpdate, PlanWarning} from './reconcile.js'
+
+export type Mode = 'APPLY' | 'DRY-RUN' | 'VERIFY'
+
+export interface AppReport {
+  app: string
+  flags_found: number
+  planned_inserts: number
+  planned_updates: number
+  skipped_existing: number
+  applied_inserts: number | null
+  applied_updates: number | null
+  inserts: PlannedInsert[]
+  updates: PlannedUpdate[]
+  skips: PlannedSkip[]
+  warnings: PlanWarning[]
+  error: string | null
+}
+
+export interface Totals {
+  flags_found: number
+  planned_inserts: number
+  planned_updates: number
+  skipped_existing: number
+  applied_inserts: number | null
+  applied_updates: number | null
+  warnings: number
+}
+
+export interface VerifyCheck {
+  name: string
+  passed: boolean
+  detail: string
+}
+
+export interface VerifySection {
+  passed: boolean
+  strict: boolean
+  checks: VerifyCheck[]
+  unsynced_deployed_count: number
+  unsynced_deployed_rows: Array<{id: string; app_name: string; flag_name: string}>
+  pending_rows: Array<{id: string; app: string; flag: string; state: string}>
+}
+
+export interface Report {
+  mode: Mode
+  run_at_utc: string
+  apps: AppReport[]
+  totals: Totals
+  verify?: VerifySection
+}
+
+/** `2026-05-21T12:00:00+00:00`: UTC, whole seconds, the runbook's offset spelling. */
+export function formatRunAt(runAt: Date): string {
+  return `${runAt.toISOString().slice(0, 19)}+00:00`
+}
+
+const sum = (apps: AppReport[], pick: (app: AppReport) => number) => apps.reduce((total, app) => total + pick(app), 0)
+
+/** `applied` is given for APPLY only; every other mode reports applied_* as null. */
+export function buildReport(mode: Mode, runAt: Date, plan: Plan, applied?: Map<string, AppliedCounts>): Report {
+  const apps = plan.apps.map((app): AppReport => ({
+    app: app.app,
+    flags_found: app.flags_found,
+    planned_inserts: app.inserts.length,
+    planned_updates: app.updates.length,
+    skipped_existing: app.skips.length,
+    applied_inserts: applied ? (applied.get(app.app)?.inserts ?? 0) : null,
+    applied_updates: applied ? (applied.get(app.app)?.updates ?? 0) : null,
+    inserts: app.inserts,
+    updates: app.updates,
+    skips: app.skips,
+    warnings: app.warnings,
+    error: app.error,
+  }))
+  return {
+    mode,
+    run_at_utc: formatRunAt(runAt),
+    apps,
+    totals: {
+      flags_found: sum(apps, app => app.flags_found),
+      planned_inserts: sum(apps, app => app.planned_inserts),
+      planned_updates: sum(apps, app => app.planned_updates),
+      skipped_existing: sum(apps, app => app.skipped_existing),
+      applied_inserts: applied ? sum(apps, app => app.applied_inserts ?? 0) : null,
+      applied_updates: applied ? sum(apps, app => app.applied_updates ?? 0) : null,
+      warnings: sum(apps, app => app.warnings.length),
+    },
+  }
+}
