@@ -52,6 +52,14 @@ export interface Report {
   verify?: VerifySection
 }
 
+/**
+ * The run's timestamp, truncated to whole seconds so that last_synced_at in the table equals the
+ * report's run_at_utc exactly: an operator can find a run's rows from its report.
+ */
+export function runTimestamp(now = Date.now()): Date {
+  return new Date(Math.floor(now / 1000) * 1000)
+}
+
 /** `2026-05-21T12:00:00+00:00`: UTC, whole seconds, the runbook's offset spelling. */
 export function formatRunAt(runAt: Date): string {
   return `${runAt.toISOString().slice(0, 19)}+00:00`

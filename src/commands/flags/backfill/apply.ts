@@ -4,7 +4,7 @@ import {BackfillCommand, sharedFlags} from '../../../lib/backfill-command.js'
 import {assertSchema, readTrackingRows, withBackfillLock, withDatabase, writePlan} from '../../../lib/database.js'
 import {usageError} from '../../../lib/exit-codes.js'
 import {planBackfill} from '../../../lib/reconcile.js'
-import {buildReport} from '../../../lib/report.js'
+import {buildReport, runTimestamp} from '../../../lib/report.js'
 
 export default class Apply extends BackfillCommand {
   static description = `write the backfill: insert and update tracking rows so every live FLAG_* var is tracked and synced
@@ -18,6 +18,7 @@ Reads the apps' FLAG_* config vars (Heroku API, read-only), then in one database
   static flags = {
     ...sharedFlags,
     confirm: Flags.boolean({
+      default: false,
       description: 'required: confirms that the plan should be written to the database',
     }),
     'lock-timeout': Flags.integer({
@@ -37,7 +38,7 @@ Reads the apps' FLAG_* config vars (Heroku API, read-only), then in one database
     }
 
     if (!flags.confirm) throw usageError('apply writes to the database and needs --confirm; review `heroku flags:backfill:plan` first')
-    const runAt = new Date()
+    const runAt = runTimestamp()
     const apps = this.resolveApps(flags)
     const target = this.resolveDatabase(flags)
     const {applied, plan} = await withDatabase(target, this.databaseOptions(), async sql => {

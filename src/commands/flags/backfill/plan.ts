@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BackfillCommand, sharedFlags} from '../../../lib/backfill-command.js'
 import {assertSchema, readTrackingRows, withDatabase} from '../../../lib/database.js'
 import {hasChanges, planBackfill} from '../../../lib/reconcile.js'
-import {buildReport} from '../../../lib/report.js'
+import {buildReport, runTimestamp} from '../../../lib/report.js'
 
 export default class Plan extends BackfillCommand {
   static description = `print the backfill plan: the tracking rows apply would insert, update or skip
@@ -18,13 +18,14 @@ Reads the FLAG_* config vars of each app (Heroku API, read-only) and the console
   static flags = {
     ...sharedFlags,
     'detailed-exitcode': Flags.boolean({
+      default: false,
       description: 'exit 3 when the plan has inserts or updates, 0 when there is nothing to do',
     }),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Plan)
-    const runAt = new Date()
+    const runAt = runTimestamp()
     const apps = this.resolveApps(flags)
     const target = this.resolveDatabase(flags)
     const plan = await withDatabase(target, this.databaseOptions(), async sql => {

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BackfillCommand, sharedFlags} from '../../../lib/backfill-command.js'
 import {assertSchema, readTrackingRows, readUnsyncedDeployedRows, withDatabase} from '../../../lib/database.js'
 import {planBackfill} from '../../../lib/reconcile.js'
-import {buildReport} from '../../../lib/report.js'
+import {buildReport, runTimestamp} from '../../../lib/report.js'
 import {evaluateVerify} from '../../../lib/verify.js'
 
 const LISTED_ROWS = 100
@@ -20,13 +20,14 @@ Re-plans (read-only) and checks that every app was fetched, the plan has zero in
   static flags = {
     ...sharedFlags,
     strict: Flags.boolean({
+      default: false,
       description: 'also fail when rows for the apps are still pending, approved or in another non-final state',
     }),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Verify)
-    const runAt = new Date()
+    const runAt = runTimestamp()
     const apps = this.resolveApps(flags)
     const target = this.resolveDatabase(flags)
     const {plan, unsynced} = await withDatabase(target, this.databaseOptions(), async sql => {
