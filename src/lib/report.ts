@@ -32,6 +32,8 @@ export interface Totals {
 export interface VerifyCheck {
   name: string
   passed: boolean
+  /** Whether this check decides the verdict; the pending-rows check does only with --strict. */
+  required: boolean
   detail: string
 }
 

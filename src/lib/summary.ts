@@ -13,7 +13,7 @@ export function summaryLines(report: Report): string[] {
   lines.unshift(`${report.mode} ${report.run_at_utc}`)
   lines.push(`  total: ${plural(totals.flags_found, 'flag')}, ${plural(totals.planned_inserts, 'insert')}, ${plural(totals.planned_updates, 'update')}, ${plural(totals.skipped_existing, 'skip')}${applied(totals.applied_inserts, totals.applied_updates)}`)
   if (report.verify) {
-    for (const check of report.verify.checks) lines.push(`  ${check.passed ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`)
+    for (const check of report.verify.checks) lines.push(`  ${check.passed ? 'ok  ' : check.required ? 'FAIL' : 'note'} ${check.name}: ${check.detail}`)
     lines.push(`  verify ${report.verify.passed ? 'passed' : 'failed'}`)
   }
 

@@ -27,11 +27,13 @@ export function evaluateVerify(plan: Plan, unsynced: {count: number; rows: Unsyn
       detail: failedApps.length === 0 ? 'every app fetched' : `fetch failed for ${listed(failedApps)}`,
       name: 'all_apps_fetched',
       passed: failedApps.length === 0,
+      required: true,
     },
     {
       detail: work.length === 0 ? 'the plan has zero inserts and zero updates' : `${work.length} flag(s) left: ${listed(work)}`,
       name: 'plan_empty',
       passed: work.length === 0,
+      required: true,
     },
     {
       detail: unsynced.count === 0
@@ -39,18 +41,19 @@ export function evaluateVerify(plan: Plan, unsynced: {count: number; rows: Unsyn
         : `${unsynced.count} deployed row(s) with synced = false: ${listed(unsynced.rows.map(row => `${row.app_name}/${row.flag_name} (id ${row.id})`))}`,
       name: 'no_unsynced_deployed_rows',
       passed: unsynced.count === 0,
+      required: true,
     },
     {
       detail: (pending.length === 0 ? 'no rows in a pending state' : `${pending.length} row(s) in a pending state: ${listed(pending.map(row => `${row.app}/${row.flag} (id ${row.id}, ${row.state})`))}`)
         + (strict ? '' : ' (reported only; --strict makes this check count)'),
       name: 'no_pending_rows',
       passed: pending.length === 0,
+      required: strict,
     },
   ]
-  const gating = strict ? checks : checks.filter(check => check.name !== 'no_pending_rows')
   return {
     checks,
-    passed: gating.every(check => check.passed),
+    passed: checks.every(check => check.passed || !check.required),
     pending_rows: pending,
     strict,
     unsynced_deployed_count: unsynced.count,
