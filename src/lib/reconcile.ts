@@ -50,6 +50,9 @@ export const DEPLOYED = 'deployed'
 // Terminal states are history, not work in flight: they are neither written nor warned about.
 const TERMINAL_STATES = new Set(['failed', 'rolled_back'])
 
+// Code-unit order, not locale order: the same plan on every machine.
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
 export function isFlagName(name: string): boolean {
   return name.startsWith(FLAG_PREFIX) && name.length > FLAG_PREFIX.length
 }
@@ -79,9 +82,6 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
 
   return groups
 }
-
-// Code-unit order, not locale order: the same plan on every machine.
-const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 const ids = (rows: TrackingRow[]) => rows.map(row => row.id)
 
