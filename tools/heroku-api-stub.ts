@@ -20,6 +20,17 @@ export interface StubFault {
   headers?: Record<string, string>
   // Answer with the fault this many times, then behave normally. Default: always.
   times?: number
+  // Answer only after this long (a slow server); longer than the test runs means never.
+  delayMs?: number
+  // Send the headers and half the body, then nothing more (a stalled answer).
+  stallBody?: boolean
+}
+
+export interface StubRateLimit {
+  // Requests allowed before the bucket is empty and every request gets a 429.
+  remaining: number
+  // How long an empty bucket stays empty before it is full again.
+  refillMs: number
 }
 
 export interface HerokuApiStubOptions {
@@ -28,6 +39,7 @@ export interface HerokuApiStubOptions {
   faults?: Record<string, StubFault>
   latencyMs?: number
   account?: {email: string; id: string}
+  rateLimit?: StubRateLimit
 }
 
 export interface StubRequest {
@@ -35,11 +47,16 @@ export interface StubRequest {
   path: string
   headers: Record<string, string | string[] | undefined>
   status: number
+  at: number
 }
 
 export interface HerokuApiStub {
   url: string
   requests: StubRequest[]
+  // The most requests the stub was answering at the same time.
+  readonly peakInFlight: number
+  // Requests for an app that came before the Retry-After (up to an hour) of its last answer.
+  readonly earlyRetries: number
   setApp(name: string, app: StubApp | undefined): void
   setFault(app: string, fault: StubFault | undefined): void
   close(): Promise<void>
@@ -50,10 +67,14 @@ interface Answer {
   body: string
   contentType?: string
   headers?: Record<string, string>
+  delayMs?: number
+  stallBody?: boolean
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
-const RATE_LIMIT = 4500
+const RATE_LIMIT: StubRateLimit = {remaining: 4500, refillMs: 3_600_000}
+// Retry-After values up to this are held against the client; larger ones are a proxy's nonsense.
+const ENFORCED_RETRY_AFTER_S = 3600
 
 // Heroku's own wording, so error handling is exercised against the real texts.
 const UNAUTHORIZED = {id: 'unauthorized', message: 'Invalid credentials provided.'}
@@ -94,7 +115,13 @@ export async function startHerokuApiStub(options: HerokuApiStubOptions): Promise
   const account = options.account ?? {email: 'operator@raxx.example', id: stableId('account')}
   const requests: StubRequest[] = []
   const timers = new Set<NodeJS.Timeout>()
-  let rateLimitRemaining = RATE_LIMIT
+  const rateLimit = options.rateLimit ?? RATE_LIMIT
+  let rateLimitRemaining = rateLimit.remaining
+  let refillAt = 0
+  let inFlight = 0
+  let peakInFlight = 0
+  let earlyRetries = 0
+  const retryNotBefore = new Map<string, number>()
 
   function route(req: IncomingMessage, path: string): Answer | 'drop' {
     if (!acceptsVersion3(req.headers.accept)) return json(400, MISSING_VERSION)
@@ -107,8 +134,13 @@ export async function startHerokuApiStub(options: HerokuApiStubOptions): Promise
     const configVars = match[2] !== undefined
     if (req.method !== 'GET') return configVars ? json(405, CONFIG_WRITE_REFUSED) : json(404, ENDPOINT_NOT_FOUND)
 
+    if ((retryNotBefore.get(name) ?? 0) > Date.now()) earlyRetries++
+    retryNotBefore.delete(name)
+    if (rateLimitRemaining === 0 && Date.now() >= refillAt) rateLimitRemaining = rateLimit.remaining
+    // Like Heroku: an empty bucket answers 429 with RateLimit-Remaining: 0 and no Retry-After.
+    if (rateLimitRemaining === 0) return json(429, DEFAULT_FAULT_TEXT[429])
     const fault = faults.get(name)
-    if (fault && (fault.times === undefined || fault.times > 0)) return useFault(name, fault)
+    if (fault && (fault.times === undefined || fault.times > 0)) return remember(name, useFault(name, fault))
     if (!app) return json(404, APP_NOT_FOUND)
     return configVars ? json(200, app.configVars) : json(200, {id: stableId(name), name})
   }
@@ -128,20 +160,43 @@ export async function startHerokuApiStub(options: HerokuApiStubOptions): Promise
     if (fault.status === 0) return 'drop'
     const text = DEFAULT_FAULT_TEXT[fault.status] ?? {id: 'error', message: `HTTP ${fault.status}`}
     const body = fault.body ?? JSON.stringify({id: fault.id ?? text.id, message: fault.message ?? text.message})
-    return {status: fault.status, body, contentType: fault.contentType, headers: fault.headers}
+    return {status: fault.status, body, contentType: fault.contentType, headers: fault.headers, delayMs: fault.delayMs, stallBody: fault.stallBody}
+  }
+
+  function remember(app: string, result: Answer | 'drop'): Answer | 'drop' {
+    const seconds = result === 'drop' ? undefined : Number(result.headers?.['Retry-After'])
+    if (seconds !== undefined && seconds >= 0 && seconds <= ENFORCED_RETRY_AFTER_S) retryNotBefore.set(app, Date.now() + seconds * 1000)
+    return result
   }
 
   function answer(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]
     const result = route(req, path)
     const status = result === 'drop' ? 0 : result.status
-    requests.push({method: req.method ?? '', path: req.url ?? '', headers: {...req.headers}, status})
+    requests.push({method: req.method ?? '', path: req.url ?? '', headers: {...req.headers}, status, at: Date.now()})
     if (result === 'drop') {
       req.socket.destroy()
       return
     }
 
-    rateLimitRemaining = Math.max(0, rateLimitRemaining - 1)
+    if (rateLimitRemaining > 0) {
+      rateLimitRemaining -= 1
+      if (rateLimitRemaining === 0) refillAt = Date.now() + rateLimit.refillMs
+    }
+
+    if (result.delayMs) {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        send(req, res, result)
+      }, result.delayMs)
+      timers.add(timer)
+      return
+    }
+
+    send(req, res, result)
+  }
+
+  function send(req: IncomingMessage, res: ServerResponse, result: Answer): void {
     const requestId = req.headers['request-id']
     res.writeHead(result.status, {
       'Content-Type': result.contentType ?? JSON_TYPE,
@@ -150,10 +205,14 @@ export async function startHerokuApiStub(options: HerokuApiStubOptions): Promise
       'RateLimit-Remaining': String(rateLimitRemaining),
       ...result.headers,
     })
-    res.end(result.body)
+    if (result.stallBody) res.write(result.body.slice(0, Math.floor(result.body.length / 2)))
+    else res.end(result.body)
   }
 
   const server = createServer((req, res) => {
+    inFlight++
+    peakInFlight = Math.max(peakInFlight, inFlight)
+    res.once('close', () => inFlight--)
     // Drain any body (a write attempt) so the client is not left waiting on a full socket.
     req.resume()
     if (!options.latencyMs) return answer(req, res)
@@ -173,6 +232,12 @@ export async function startHerokuApiStub(options: HerokuApiStubOptions): Promise
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    get peakInFlight() {
+      return peakInFlight
+    },
+    get earlyRetries() {
+      return earlyRetries
+    },
     setApp(name, app) {
       if (app) apps.set(name, app)
       else apps.delete(name)

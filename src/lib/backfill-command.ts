@@ -5,6 +5,7 @@ import {type DatabaseOptions} from './database.js'
 import {type DatabaseTarget, parseDatabaseUrl} from './database-url.js'
 import {BackfillError, databaseError, ExitCode, usageError} from './exit-codes.js'
 import {fetchAppSnapshots} from './heroku.js'
+import {DEFAULT_BASE_MS} from './retry.js'
 import type {AppSnapshot} from './reconcile.js'
 import type {Report} from './report.js'
 import {assertValidReport} from './report-schema.js'
@@ -16,6 +17,15 @@ export const APPS_ENV = 'FLAGS_BACKFILL_APPS'
 // Heroku app names are lowercase letters, digits and dashes; ids are UUIDs. Anything else
 // (a slash, a space) would change the request path, so it is refused before any request.
 const APP_NAME = /^[\da-z][\da-z-]{0,99}$|^[\da-f]{8}(-[\da-f]{4}){3}-[\da-f]{12}$/
+
+// Durations in seconds; fractions allowed (0.5), so short limits can be set where they matter.
+const seconds = Flags.custom<number>({
+  async parse(input) {
+    const value = Number(input)
+    if (!/^\d+(\.\d+)?$/.test(input.trim()) || !(value > 0)) throw new Error(`expected a number of seconds greater than 0, got ${JSON.stringify(input)}`)
+    return value
+  },
+})
 
 export const sharedFlags = {
   app: Flags.string({
@@ -32,12 +42,27 @@ export const sharedFlags = {
   'database-url': Flags.string({
     description: 'console database URL (default: $DATABASE_URL; prefer the variable, it keeps the password out of shell history)',
   }),
+  'fetch-timeout': seconds({
+    default: 120,
+    description: 'seconds one app may take on the Heroku API, retries of 429/5xx answers and their waits included',
+  }),
+  'max-retry-wait': seconds({
+    default: 20,
+    description: 'the longest wait between two tries of one app, whatever Retry-After asks for',
+  }),
+  'request-timeout': seconds({
+    default: 30,
+    description: 'seconds to wait for one Heroku API answer before counting it as a timeout',
+  }),
 }
 
 interface SharedFlagValues {
   app?: string[]
   concurrency: number
   'database-url'?: string
+  'fetch-timeout': number
+  'max-retry-wait': number
+  'request-timeout': number
 }
 
 export abstract class BackfillCommand extends Command {
@@ -65,7 +90,12 @@ export abstract class BackfillCommand extends Command {
 
   /** Fetches every app's config vars, logging each failure on stderr as the runbook documents. */
   protected async fetchSnapshots(apps: string[], flags: SharedFlagValues): Promise<AppSnapshot[]> {
-    const snapshots = await fetchAppSnapshots(this.heroku, apps, {concurrency: flags.concurrency, requestTimeoutMs: 30_000})
+    const snapshots = await fetchAppSnapshots(this.heroku, apps, {
+      budgetMs: flags['fetch-timeout'] * 1000,
+      concurrency: flags.concurrency,
+      requestTimeoutMs: flags['request-timeout'] * 1000,
+      retry: {baseMs: DEFAULT_BASE_MS, capMs: flags['max-retry-wait'] * 1000},
+    })
     for (const snapshot of snapshots) {
       if ('error' in snapshot) this.logToStderr(`fetch failed for ${snapshot.app}: ${snapshot.error}`)
     }

@@ -44,7 +44,11 @@ describe('parseDatabaseUrl', () => {
 describe('describeFetchError', () => {
   const http = (statusCode: number, body: unknown, requestId = 'req-1') => ({body, http: {headers: {'request-id': requestId}, statusCode}, message: 'x'})
   test('HerokuAPIError shape: status, message, id, Request-Id', () => {
-    assert.equal(describeFetchError(http(404, {id: 'not_found', message: "Couldn't find that app."})), "HTTP 404: Couldn't find that app. [not_found] (Request-Id: req-1)")
+    assert.equal(describeFetchError(http(404, {id: 'not_found', message: "Couldn't find that app."})), "HTTP 404: Couldn't find that app. [not_found]; check the app name (`heroku apps`) and that this account can see it (Request-Id: req-1)")
+  })
+  test('HerokuAPIError as thrown: the headers sit on the wrapped HTTPError\'s response', () => {
+    const wrapped = {body: {id: 'rate_limit', message: 'Rate limit exceeded'}, http: {http: {headers: {'request-id': 'req-2'}, statusCode: 429}, statusCode: 429}}
+    assert.equal(describeFetchError(wrapped), 'HTTP 429: Rate limit exceeded [rate_limit] (Request-Id: req-2)')
   })
   test('401 hints at heroku login', () => {
     assert.match(describeFetchError(http(401, {id: 'unauthorized', message: 'Invalid credentials provided.'})), /heroku login.*HEROKU_API_KEY/)
@@ -53,7 +57,7 @@ describe('describeFetchError', () => {
     assert.equal(describeFetchError(http(502, '<html>bad gateway</html>')), 'HTTP 502: no error message in the response (Request-Id: req-1)')
   })
   test('plain and network errors keep their first line', () => {
-    assert.equal(describeFetchError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1\nstack'), {code: 'ECONNREFUSED'})), 'connect ECONNREFUSED 127.0.0.1:1')
+    assert.equal(describeFetchError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1\nstack'), {code: 'ECONNREFUSED'})), 'cannot reach the Heroku API: connect ECONNREFUSED 127.0.0.1:1')
   })
 })
 
