@@ -10,10 +10,13 @@ export interface DatabaseTarget {
   user: string
   password: string
   ssl: SslSetting
+  /** libpq's connect_timeout URL parameter; 10 s when absent. */
+  connectTimeoutSeconds: number
   /** user@host:port/database — safe to print. */
   display: string
 }
 
+const DEFAULT_CONNECT_TIMEOUT_S = 10
 const LOCAL_HOSTS = new Set(['127.0.0.1', '::1', '[::1]', 'localhost'])
 
 // libpq's sslmode spellings mapped onto postgres.js; `no-verify` is node-postgres's name for `require`.
@@ -66,7 +69,13 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
   }
 
   const ssl = sslmode === null ? (LOCAL_HOSTS.has(host) ? false : 'require') : SSL_MODES[sslmode]
+  const connectTimeout = url.searchParams.get('connect_timeout')
+  if (connectTimeout !== null && !/^[1-9]\d*$/.test(connectTimeout)) {
+    throw databaseError(`the database URL has an invalid connect_timeout '${connectTimeout}' (whole seconds, at least 1)`)
+  }
+
   return {
+    connectTimeoutSeconds: connectTimeout === null ? DEFAULT_CONNECT_TIMEOUT_S : Number(connectTimeout),
     database,
     display: `${user ? `${user}@` : ''}${host}:${port}/${database}`,
     host: host.replace(/^\[(.*)]$/, '$1'),

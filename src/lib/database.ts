@@ -1,7 +1,7 @@
 import postgres from 'postgres'
 
 import {type DatabaseTarget, redact} from './database-url.js'
-import {BackfillError, databaseError} from './exit-codes.js'
+import {BackfillError, databaseError, ExitCode} from './exit-codes.js'
 import type {Plan, TrackingRow} from './reconcile.js'
 
 export type Sql = postgres.Sql
@@ -40,32 +40,95 @@ export interface DatabaseOptions {
   onNotice?: (message: string) => void
 }
 
+export const APPLICATION_NAME = 'heroku-flags-backfill'
+
+const SIGNAL_EXIT_CODES = {SIGINT: ExitCode.Interrupted, SIGTERM: ExitCode.Terminated} as const
+
+// postgres.js 3.4.9 crashes from a setImmediate when a transaction's backend dies mid-query
+// (its own ROLLBACK is written to the closed socket; porsager/postgres#1208): uncatchable by
+// the caller, and the transaction's promise never settles. Recognised narrowly, by its frame.
+function isDriverNullSocketCrash(error: unknown): boolean {
+  return error instanceof TypeError && /reading 'write'/.test(error.message) && /postgres[/\\]src[/\\]connection\.js/.test(error.stack ?? '')
+}
+
+/**
+ * Rejects when the work cannot go on: the process is asked to stop, or the driver crashed on a
+ * lost connection. Either way the connection is closed at once, so the server rolls back the
+ * open transaction (and releases the advisory lock with it).
+ */
+function onAbort(sql: Sql, target: DatabaseTarget): {aborted: Promise<never>; dispose: () => void} {
+  const listeners: Array<[string, (...args: any[]) => void]> = []
+  const aborted = new Promise<never>((_, reject) => {
+    const abort = (error: BackfillError) => {
+      sql.end({timeout: 0}).finally(() => reject(error))
+    }
+
+    for (const signal of Object.keys(SIGNAL_EXIT_CODES) as Array<keyof typeof SIGNAL_EXIT_CODES>) {
+      listeners.push([signal, () => abort(new BackfillError(
+        `interrupted by ${signal}: the database connection was closed and its open transaction rolled back; re-running is safe`,
+        SIGNAL_EXIT_CODES[signal],
+      ))])
+    }
+
+    listeners.push(['uncaughtException', (error: unknown) => {
+      if (isDriverNullSocketCrash(error)) {
+        abort(databaseError(`the connection to ${target.display} was lost during the transaction; the server rolls back what it did not commit, so nothing was written; re-running is safe`))
+        return
+      }
+
+      // Not ours: behave as if this listener did not exist.
+      if (process.listenerCount('uncaughtException') === 1) {
+        process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`)
+        process.exit(1)
+      }
+    }])
+  })
+  for (const [event, listener] of listeners) process.on(event, listener)
+  return {aborted, dispose: () => listeners.forEach(([event, listener]) => process.removeListener(event, listener))}
+}
+
 /** Opens the one connection a command uses, runs `work`, and closes it on every path. */
 export async function withDatabase<T>(target: DatabaseTarget, options: DatabaseOptions, work: (sql: Sql) => Promise<T>): Promise<T> {
   const sql = postgres({
-    connect_timeout: 10,
-    connection: {application_name: 'heroku-flags-backfill'},
+    connect_timeout: target.connectTimeoutSeconds,
+    connection: {application_name: APPLICATION_NAME},
     database: target.database,
     host: target.host,
     max: 1,
     onnotice: notice => options.onNotice?.(`database notice: ${notice.message}`),
     pass: target.password,
     port: target.port,
+    // Unnamed statements only: behind PgBouncer in transaction mode a named prepared statement
+    // may meet another server connection; the few queries here gain nothing from preparing.
+    prepare: false,
     ssl: target.ssl,
     user: target.user,
   })
+  const abort = onAbort(sql, target)
   try {
-    return await work(sql)
+    return await Promise.race([work(sql), abort.aborted])
   } catch (error) {
     throw describeDatabaseError(error, target)
   } finally {
     await sql.end({timeout: 5})
+    // The driver's crash comes from a setImmediate queued as the connection died: keep the guard
+    // until that has run.
+    await new Promise(resolve => setImmediate(resolve))
+    abort.dispose()
   }
 }
 
 /** Turns a postgres.js or socket error into one line that names the problem and never the password. */
 export function describeDatabaseError(error: unknown, target: DatabaseTarget): BackfillError {
   if (error instanceof BackfillError) return error
+  if (error instanceof RolledBackError) {
+    const described = describeDatabaseError(error.cause, target)
+    const code = (error.cause as {code?: unknown} | undefined)?.code
+    // Without the lock nothing was started, so there is nothing to say about a rollback.
+    if (code === LOCK_BUSY || code === '55P03') return described
+    return databaseError(`${described.message}; the transaction was rolled back, nothing was written`)
+  }
+
   const err = error as {code?: unknown; message?: string}
   // Only database and socket failures are translated; anything else is a bug and keeps its stack.
   if (!(error instanceof postgres.PostgresError) && typeof err.code !== 'string') throw error
@@ -82,11 +145,17 @@ export function describeDatabaseError(error: unknown, target: DatabaseTarget): B
       }
 
       case '42501': {
-        return `permission denied on ${where}: ${err.message}`
+        return `permission denied on ${where}: ${err.message} (the database role needs SELECT, INSERT, UPDATE on ${TABLE} and USAGE on its id sequence)`
+      }
+
+      case '57P01':
+      case '57P02':
+      case '57P03': {
+        return `the connection to ${where} was closed by the server: ${err.message}`
       }
 
       case 'CONNECT_TIMEOUT': {
-        return `timed out connecting to ${where}`
+        return `timed out connecting to ${where} after ${target.connectTimeoutSeconds} s (connect_timeout in the URL changes this)`
       }
 
       case 'ECONNREFUSED': {
@@ -102,14 +171,23 @@ export function describeDatabaseError(error: unknown, target: DatabaseTarget): B
       case 'CONNECTION_ENDED':
       case 'CONNECTION_DESTROYED':
       case 'ECONNRESET': {
+        if (target.ssl && /TLS|SSL/.test(err.message ?? '')) {
+          return `TLS to ${where} failed (${err.message}); the server may not offer TLS: add sslmode=disable to the URL for a server on a trusted network`
+        }
+
         return `the connection to ${where} was lost`
       }
 
+      case LOCK_BUSY:
       case '55P03': {
-        return `another apply holds the backfill lock on ${where}; find it with: SELECT pid, query_start FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE locktype = 'advisory' AND objid = ${ADVISORY_LOCK_KEY}`
+        return `another apply holds the backfill lock on ${where}; wait for it or raise --lock-timeout; find it with: ${LOCK_HOLDER_QUERY}`
       }
 
       default: {
+        if (target.ssl && typeof err.code === 'string' && /CERT|TLS|SSL/.test(err.code)) {
+          return `TLS to ${where} failed certificate checks (${err.code}); sslmode=require encrypts without verifying, as Heroku Postgres needs`
+        }
+
         return `database error on ${where}: ${err.message ?? String(error)}${err.code ? ` (${err.code})` : ''}`
       }
     }
@@ -166,16 +244,42 @@ export async function readUnsyncedDeployedRows(sql: Sql, limit: number): Promise
   return {count: Number(count), rows}
 }
 
+// A bigint advisory key is stored as classid (high 32 bits, here 0) and objid (low 32 bits).
+export const LOCK_HOLDER_QUERY = `SELECT pid, usename, application_name, client_addr, xact_start FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE locktype = 'advisory' AND classid = 0 AND objid = ${ADVISORY_LOCK_KEY} AND granted`
+const LOCK_BUSY = 'LOCK_BUSY'
+
+/** A failure inside the write transaction, which the server has rolled back. */
+export class RolledBackError extends Error {
+  constructor(readonly cause: unknown) {
+    super('rolled back')
+  }
+}
+
 /**
  * One transaction behind the backfill's advisory lock. The lock is transaction-scoped, so it is
- * released by COMMIT, by ROLLBACK and by a dropped connection alike.
+ * released by COMMIT, by ROLLBACK and by a dropped connection alike. A lock timeout of 0 means
+ * "do not wait" (for PostgreSQL lock_timeout = 0 would mean "wait forever").
  */
-export function withBackfillLock<T>(sql: Sql, lockTimeoutSeconds: number, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
-  return sql.begin(async tx => {
-    await tx.unsafe(`SET LOCAL lock_timeout = '${Math.round(lockTimeoutSeconds * 1000)}ms'`)
-    await tx`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY})`
-    return work(tx)
-  }) as Promise<T>
+export async function withBackfillLock<T>(sql: Sql, lockTimeoutSeconds: number, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  try {
+    return await (sql.begin(async tx => {
+      // A server blocked on our behalf (waiting for the lock, or in a slow trigger) otherwise only
+      // notices a vanished client when it next writes to it; with this it rolls back within 1 s.
+      await tx`SELECT CASE WHEN current_setting('server_version_num')::int >= 140000
+                  THEN set_config('client_connection_check_interval', '1000', true) END`
+      if (lockTimeoutSeconds > 0) {
+        await tx.unsafe(`SET LOCAL lock_timeout = '${Math.round(lockTimeoutSeconds * 1000)}ms'`)
+        await tx`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY})`
+      } else {
+        const [{locked}] = await tx<[{locked: boolean}]>`SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEY}) AS locked`
+        if (!locked) throw Object.assign(new Error('the backfill lock is held'), {code: LOCK_BUSY})
+      }
+
+      return work(tx)
+    }) as Promise<T>)
+  } catch (error) {
+    throw error instanceof BackfillError ? error : new RolledBackError(error)
+  }
 }
 
 export interface AppliedCounts {

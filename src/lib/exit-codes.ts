@@ -6,6 +6,9 @@ export const ExitCode = {
   WorkLeft: 3,
   Database: 4,
   StalePlan: 5,
+  // 128 + the signal's number, as shells report a process stopped by it.
+  Interrupted: 130,
+  Terminated: 143,
 } as const
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]

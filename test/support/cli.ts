@@ -2,7 +2,7 @@
 // in-process through oclif's Config (fast, the common case) and as a child process of bin/run.js
 // (the real exit code, the real streams, the same start-up a user gets).
 import {Config} from '@oclif/core'
-import {spawn} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -77,11 +77,12 @@ export async function runCommand(argv: string[], env: Record<string, string | un
 }
 
 /** Runs bin/run.js as a child process, with stdin closed, like an unattended operator run. */
-export function runCli(argv: string[], env: Record<string, string | undefined>, options: {timeoutMs?: number} = {}): Promise<CliResult> {
+export function runCli(argv: string[], env: Record<string, string | undefined>, options: {timeoutMs?: number; onSpawn?: (child: ChildProcess) => void} = {}): Promise<CliResult> {
   const childEnv: Record<string, string> = {}
   for (const [key, value] of Object.entries({...process.env, ...hermeticEnv(env)})) if (value !== undefined) childEnv[key] = value
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), ...argv], {env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
+    options.onSpawn?.(child)
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', chunk => out.push(chunk))

@@ -11,7 +11,7 @@ import {assertValidReport} from '../../src/lib/report-schema.js'
 import {evaluateVerify} from '../../src/lib/verify.js'
 
 describe('parseDatabaseUrl', () => {
-  const cases: Array<[string, {host: string; port: number; database: string; user: string; password: string; ssl: unknown}]> = [
+  const cases: Array<[string, {host: string; port: number; database: string; user: string; password: string; ssl: unknown; connectTimeoutSeconds?: number}]> = [
     ['postgres://u:s3cret@127.0.0.1:5433/db', {database: 'db', host: '127.0.0.1', password: 's3cret', port: 5433, ssl: false, user: 'u'}],
     ['postgresql://u:s3cret@localhost/db', {database: 'db', host: 'localhost', password: 's3cret', port: 5432, ssl: false, user: 'u'}],
     ['postgres://u:s3cret@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d1', {database: 'd1', host: 'ec2-1-2-3-4.compute-1.amazonaws.com', password: 's3cret', port: 5432, ssl: 'require', user: 'u'}],
@@ -21,16 +21,20 @@ describe('parseDatabaseUrl', () => {
     ['postgres://u:p%40ss%2Fw@127.0.0.1/d', {database: 'd', host: '127.0.0.1', password: 'p@ss/w', port: 5432, ssl: false, user: 'u'}],
     ['postgres://u:100%pure@127.0.0.1/d', {database: 'd', host: '127.0.0.1', password: '100%pure', port: 5432, ssl: false, user: 'u'}],
     ['postgres://u:s3cret@[::1]:5432/d', {database: 'd', host: '::1', password: 's3cret', port: 5432, ssl: false, user: 'u'}],
+    ['postgresql://u:s3cret@db.example.com/d?sslmode=require', {database: 'd', host: 'db.example.com', password: 's3cret', port: 5432, ssl: 'require', user: 'u'}],
+    ['postgresql://u:s3cret@127.0.0.1/d?sslmode=verify-full', {database: 'd', host: '127.0.0.1', password: 's3cret', port: 5432, ssl: 'verify-full', user: 'u'}],
+    ['postgres://u:s3cret@localhost/d?sslmode=disable', {database: 'd', host: 'localhost', password: 's3cret', port: 5432, ssl: false, user: 'u'}],
+    ['postgres://u:s3cret@10.0.0.5/d?connect_timeout=3', {connectTimeoutSeconds: 3, database: 'd', host: '10.0.0.5', password: 's3cret', port: 5432, ssl: 'require', user: 'u'}],
   ]
   for (const [url, expected] of cases) {
     test(url.replace(/:[^:@/]*@/, ':***@'), () => {
       const {display, ...target} = parseDatabaseUrl(url)
-      assert.deepEqual(target, expected)
+      assert.deepEqual(target, {connectTimeoutSeconds: 10, ...expected})
       assert.ok(!display.includes(expected.password), 'display never holds the password')
     })
   }
 
-  for (const bad of ['not a url', 'mysql://u:s3cret@h/d', 'postgres://u:s3cret@h', 'postgres://u:s3cret@h/d?sslmode=bogus']) {
+  for (const bad of ['not a url', 'mysql://u:s3cret@h/d', 'postgres://u:s3cret@h', 'postgres://u:s3cret@h/d?sslmode=bogus', 'postgres://u:s3cret@h/d?connect_timeout=0']) {
     test(`refuses ${bad} with exit 4 and no password in the message`, () => {
       assert.throws(() => parseDatabaseUrl(bad), (error: BackfillError) => error.exitCode === ExitCode.Database && !error.message.includes('s3cret'))
     })
