@@ -14,12 +14,12 @@ async function backfillRowsPerFlag(databaseUrl: string): Promise<number[]> {
   return [...new Set(rows.map(row => row.count))]
 }
 
-test('eight applies at once, waiting for the lock: all exit 0, each insert and update written once', async () => {
+test('six applies at once, waiting for the lock: all exit 0, each insert and update written once', async () => {
   const dataset = runbookDataset()
   const {databaseUrl, env} = await scenario({apps: dataset.apps, rows: dataset.rows})
   const planned = parseReport((await runCli(['flags:backfill:plan'], env)).stdout).totals
-  const results = await Promise.all(Array.from({length: 8}, () => runCli(['flags:backfill:apply', '--confirm', '--lock-timeout', '60'], env, {timeoutMs: 90_000})))
-  assert.deepEqual(results.map(result => result.code), Array.from({length: 8}, () => 0), results.map(result => result.stderr).join('\n'))
+  const results = await Promise.all(Array.from({length: 6}, () => runCli(['flags:backfill:apply', '--confirm', '--lock-timeout', '60'], env, {timeoutMs: 90_000})))
+  assert.deepEqual(results.map(result => result.code), Array.from({length: 6}, () => 0), results.map(result => result.stderr).join('\n'))
   const totals = results.map(result => parseReport(result.stdout).totals)
   assert.equal(totals.reduce((sum, t) => sum + t.applied_inserts, 0), planned.planned_inserts)
   assert.equal(totals.reduce((sum, t) => sum + t.applied_updates, 0), planned.planned_updates)
@@ -27,10 +27,10 @@ test('eight applies at once, waiting for the lock: all exit 0, each insert and u
   assert.equal((await runCli(['flags:backfill:verify'], env)).code, 0)
 })
 
-test('four applies at once that do not wait (--lock-timeout 0): each exits 0 or 4 with the lock message; rerun finishes the job once', async () => {
+test('three applies at once that do not wait (--lock-timeout 0): each exits 0 or 4 with the lock message; rerun finishes the job once', async () => {
   const dataset = runbookDataset()
   const {databaseUrl, env} = await scenario({apps: dataset.apps, rows: dataset.rows})
-  const results = await Promise.all(Array.from({length: 4}, () => runCli(['flags:backfill:apply', '--confirm', '--lock-timeout', '0'], env, {timeoutMs: 60_000})))
+  const results = await Promise.all(Array.from({length: 3}, () => runCli(['flags:backfill:apply', '--confirm', '--lock-timeout', '0'], env, {timeoutMs: 60_000})))
   for (const result of results) {
     assert.ok(result.code === 0 || result.code === 4, `exit ${result.code}: ${result.stderr}`)
     if (result.code === 4) {
