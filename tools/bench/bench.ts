@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     }
     if (only) {
       for (const result of results) {
-        const all = [...Object.values(result.series), ...(result.sequential ? [result.sequential] : []), ...('plugin' in result.herokuCli ? [result.herokuCli.plugin, result.herokuCli.oneRequest] : [])]
+        const all = [...Object.values(result.series), ...(result.sequential ? [result.sequential] : []), ...('plugin' in result.herokuCli ? [result.herokuCli.plugin, result.herokuCli.oneRequest, result.herokuCli.linkedCheckout] : [])]
         for (const series of all) process.stdout.write(`${series.label.padEnd(40)} ${Math.round(series.medianMs)} ms  ${series.statements ?? '-'} statements  ${series.requests ?? '-'} requests  ${Math.round(series.peakRssMb)} MB\n`)
         if ('notMeasured' in result.herokuCli) process.stdout.write(`${result.herokuCli.notMeasured}\n`)
       }

@@ -9,7 +9,7 @@ import {startHerokuApiStub} from '../heroku-api-stub.js'
 import type {PostgresServer} from '../postgres-server.js'
 import {withSql} from '../postgres-server.js'
 import {type Dataset, insertSeedRows} from '../seed.js'
-import {findHerokuCli, herokuCliEnv, linkPlugins, ONE_REQUEST_COMMAND} from './heroku-cli.js'
+import {findHerokuCli, herokuCliEnv, linkPlugins, ONE_REQUEST_COMMAND, ONE_REQUEST_PLUGIN, packedCopy} from './heroku-cli.js'
 import {BENCH_DIR, type RunResult, runProcess, Series} from './measure.js'
 import {startStatementCounter} from './statement-counter.js'
 
@@ -32,7 +32,7 @@ export interface CaseResult {
   rows: number
   series: Record<VariantKey, Series>
   sequential?: Series
-  herokuCli: {plugin: Series; oneRequest: Series} | {notMeasured: string}
+  herokuCli: {plugin: Series; oneRequest: Series; linkedCheckout: Series} | {notMeasured: string}
   /** Planned inserts and updates of the plugin's apply, to show the floors wrote the same rows. */
   writes: {plugin: string; rawFloor: string; clientFloor: string}
 }
@@ -183,19 +183,29 @@ async function measureInHerokuCli(spec: CaseSpec, ctx: BenchContext, baseEnv: Re
   const heroku = findHerokuCli()
   if (!heroku) return {notMeasured: 'not measured: heroku CLI not installed (set HEROKU_CLI_BIN, or let the end-to-end suite cache it)'}
   ctx.log(`${spec.title}: inside the heroku CLI (${heroku})`)
-  const env = herokuCliEnv(baseEnv)
-  await linkPlugins(heroku, ctx.root, env)
+  const installed = herokuCliEnv(baseEnv, ctx.scratch)
+  await linkPlugins(heroku, ctx.root, [await packedCopy(ctx.root, ctx.scratch), ONE_REQUEST_PLUGIN], installed)
+  const developer = herokuCliEnv(baseEnv, ctx.scratch)
+  await linkPlugins(heroku, ctx.root, [ctx.root], developer)
   const plugin = new Series('heroku flags:backfill:plan')
   const oneRequest = new Series(`heroku ${ONE_REQUEST_COMMAND} (one GET)`)
+  const linkedCheckout = new Series('heroku flags:backfill:plan, checkout linked (oclif registers tsx)')
+  const measured = [
+    {argv: ['flags:backfill:plan'], env: installed, rounds: spec.runs, series: plugin},
+    {argv: [ONE_REQUEST_COMMAND], env: installed, rounds: spec.runs, series: oneRequest},
+    // Informative only, and slow: fewer rounds.
+    {argv: ['flags:backfill:plan'], env: developer, rounds: Math.min(3, spec.runs), series: linkedCheckout},
+  ]
   for (let round = 1; round <= spec.runs; round++) {
-    for (const [series, argv] of [[plugin, ['flags:backfill:plan']], [oneRequest, [ONE_REQUEST_COMMAND]]] as const) {
-      const result = await runProcess(heroku, [...argv], {env, rssFile})
+    for (const {argv, env, rounds, series} of measured) {
+      if (round > rounds) continue
+      const result = await runProcess(heroku, argv, {env, rssFile})
       if (result.code !== 0) throw new Error(`heroku ${argv.join(' ')} exited ${result.code}\n${result.stderr}`)
       series.add(result)
     }
   }
 
-  return {oneRequest, plugin}
+  return {linkedCheckout, oneRequest, plugin}
 }
 
 /** Databases cloned from the seeded template: a fresh one for every write, one shared for reads. */

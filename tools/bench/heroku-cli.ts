@@ -2,8 +2,8 @@
 // downloaded here: HEROKU_CLI_BIN, or the copy the end-to-end suite caches under
 // ~/.cache/heroku-flags-backfill/heroku-cli/<version>/ (complete installs only).
 import {execFile} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync} from 'node:fs'
-import {homedir, tmpdir} from 'node:os'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
@@ -25,8 +25,8 @@ export function findHerokuCli(): string | undefined {
 }
 
 /** A HOME of its own, as the CLI writes caches, config and its plugin links under it. */
-export function herokuCliEnv(base: Record<string, string>): Record<string, string> {
-  const home = mkdtempSync(join(tmpdir(), 'flags-backfill-bench-heroku-'))
+export function herokuCliEnv(base: Record<string, string>, scratch: string): Record<string, string> {
+  const home = mkdtempSync(join(scratch, 'heroku-home-'))
   return {
     ...base,
     DISABLE_TELEMETRY: 'true',
@@ -40,11 +40,32 @@ export function herokuCliEnv(base: Record<string, string>): Record<string, strin
   }
 }
 
-/** Links the plugin and the one-request yardstick (with a fresh manifest, as the plugin has one). */
-export async function linkPlugins(heroku: string, root: string, env: Record<string, string>): Promise<void> {
-  const run = promisify(execFile)
-  await run(process.execPath, [join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest', ONE_REQUEST_PLUGIN], {cwd: ONE_REQUEST_PLUGIN, env: {...process.env, ...env}})
-  for (const plugin of [root, ONE_REQUEST_PLUGIN]) {
-    await run(heroku, ['plugins:link', '--no-install', plugin], {env, timeout: 120_000})
+const run = promisify(execFile)
+
+/**
+ * The plugin as `heroku plugins:install` runs it: the files `npm pack` ships, the checkout's
+ * node_modules beside them instead of a fresh install. oclif registers tsx for a *linked* plugin
+ * that lists tsx in its devDependencies and then loads every module through tsx's loader (an
+ * installed plugin never gets that), so the copy's package.json drops its devDependencies.
+ */
+export async function packedCopy(root: string, scratch: string): Promise<string> {
+  const dir = mkdtempSync(join(scratch, 'pack-'))
+  const {stdout} = await run('npm', ['pack', '--json', '--pack-destination', dir], {cwd: root})
+  const [{filename}] = JSON.parse(stdout) as Array<{filename: string}>
+  await run('tar', ['xzf', join(dir, filename), '-C', dir])
+  const copy = join(dir, 'package')
+  const pjson = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'))
+  delete pjson.devDependencies
+  writeFileSync(join(copy, 'package.json'), JSON.stringify(pjson, null, 2))
+  symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'))
+  return copy
+}
+
+/** Links `plugins` into the CLI of `env`'s HOME; the one-request yardstick gets its manifest first. */
+export async function linkPlugins(heroku: string, root: string, plugins: string[], env: Record<string, string>): Promise<void> {
+  if (plugins.includes(ONE_REQUEST_PLUGIN)) {
+    await run(process.execPath, [join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest', ONE_REQUEST_PLUGIN], {cwd: ONE_REQUEST_PLUGIN, env: {...process.env, ...env}})
   }
+
+  for (const plugin of plugins) await run(heroku, ['plugins:link', '--no-install', plugin], {env, timeout: 120_000})
 }
