@@ -197,12 +197,13 @@ export function describeDatabaseError(error: unknown, target: DatabaseTarget): B
 
 /** Fails with every missing or mistyped column named, before anything reads or writes the table. */
 export async function assertSchema(sql: Sql): Promise<void> {
-  const [{exists}] = await sql<[{exists: boolean}]>`SELECT to_regclass(${TABLE}) IS NOT NULL AS exists`
-  if (!exists) throw databaseError(`table ${TABLE} does not exist in this database`)
+  // One round trip: a missing table is a query that finds no columns (a table always has some here,
+  // since it needs at least the required ones to pass).
   const columns = await sql<Array<{name: string; type: string}>>`
     SELECT attname AS name, format_type(atttypid, atttypmod) AS type
     FROM pg_attribute
     WHERE attrelid = to_regclass(${TABLE}) AND attnum > 0 AND NOT attisdropped`
+  if (columns.length === 0) throw databaseError(`table ${TABLE} does not exist in this database`)
   const types = new Map(columns.map(column => [column.name, column.type]))
   const problems = [
     ...columnProblems(types, REQUIRED_COLUMNS, ''),
@@ -261,17 +262,22 @@ export class RolledBackError extends Error {
  * "do not wait" (for PostgreSQL lock_timeout = 0 would mean "wait forever").
  */
 export async function withBackfillLock<T>(sql: Sql, lockTimeoutSeconds: number, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  // One statement sets the transaction's settings and then takes the lock: the subquery holds
+  // volatile calls, so it is not flattened and always runs before the outer select list.
+  // client_connection_check_interval (PostgreSQL 14+): a server blocked on our behalf (waiting for
+  // the lock, or in a slow trigger) otherwise only notices a vanished client when it next writes
+  // to it; with it, it rolls back within 1 s.
+  const settings = (lockTimeout: string) => sql`
+    SELECT set_config('lock_timeout', ${lockTimeout}, true),
+           CASE WHEN current_setting('server_version_num')::int >= 140000
+                THEN set_config('client_connection_check_interval', '1000', true) END`
   try {
     return await (sql.begin(async tx => {
-      // A server blocked on our behalf (waiting for the lock, or in a slow trigger) otherwise only
-      // notices a vanished client when it next writes to it; with this it rolls back within 1 s.
-      await tx`SELECT CASE WHEN current_setting('server_version_num')::int >= 140000
-                  THEN set_config('client_connection_check_interval', '1000', true) END`
       if (lockTimeoutSeconds > 0) {
-        await tx.unsafe(`SET LOCAL lock_timeout = '${Math.round(lockTimeoutSeconds * 1000)}ms'`)
-        await tx`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY})`
+        await tx`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY}) FROM (${settings(`${Math.round(lockTimeoutSeconds * 1000)}ms`)}) AS settings`
       } else {
-        const [{locked}] = await tx<[{locked: boolean}]>`SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEY}) AS locked`
+        const [{locked}] = await tx<[{locked: boolean}]>`
+          SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEY}) AS locked FROM (${settings('0')}) AS settings`
         if (!locked) throw Object.assign(new Error('the backfill lock is held'), {code: LOCK_BUSY})
       }
 
