@@ -1,4 +1,6 @@
-import {Command} from '@heroku-cli/command'
+// The class itself, not the package's entry point: the entry point also loads completions, git
+// and flag helpers this plugin never uses.
+import {Command} from '@heroku-cli/command/lib/command.js'
 import {Flags} from '@oclif/core'
 
 import {type DatabaseOptions} from './database.js'
