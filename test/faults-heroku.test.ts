@@ -10,6 +10,7 @@ import {describe, test} from 'node:test'
 
 import {type CliResult, hermeticEnv, ROOT, runCli, runCommand} from './support/cli.js'
 import {dumpTable, parseReport, scenario} from './support/fixture.js'
+import {DEFAULT_CONCURRENCY} from '../src/lib/backfill-command.js'
 
 const GOOD = 'raxx-api-staging'
 // Small limits keep retries fast; the defaults are minutes, not seconds.
@@ -247,7 +248,7 @@ describe('slow, stalled and unreachable servers: bounded in time', () => {
 })
 
 describe('many apps: bounded concurrency', () => {
-  const many = Object.fromEntries(Array.from({length: 20}, (_, i) => [`raxx-app-${String(i).padStart(2, '0')}`, {FLAG_A: String(i)}]))
+  const many = Object.fromEntries(Array.from({length: 40}, (_, i) => [`raxx-app-${String(i).padStart(2, '0')}`, {FLAG_A: String(i)}]))
 
   test('--concurrency 3: never more than 3 requests in flight, all apps done in order', async () => {
     const {env} = await scenario({apps: many})
@@ -258,20 +259,20 @@ describe('many apps: bounded concurrency', () => {
       assert.equal(result.code, 0, result.stderr)
       assert.deepEqual(parseReport(result.stdout).apps.map((app: any) => app.app), Object.keys(many))
       assert.equal(slow.peakInFlight, 3)
-      assert.equal(slow.requests.length, 20)
+      assert.equal(slow.requests.length, 40)
     } finally {
       await slow.close()
     }
   })
 
-  test('the default is 8 at once', async () => {
+  test(`the default is ${DEFAULT_CONCURRENCY} at once`, async () => {
     const {env} = await scenario({apps: many})
     const {startHerokuApiStub} = await import('../tools/heroku-api-stub.js')
     const slow = await startHerokuApiStub({apps: Object.fromEntries(Object.entries(many).map(([name, configVars]) => [name, {configVars}])), latencyMs: 50, token: env.HEROKU_API_KEY})
     try {
       const result = await runCommand(['flags:backfill:plan'], {...env, HEROKU_HOST: slow.url})
       assert.equal(result.code, 0, result.stderr)
-      assert.equal(slow.peakInFlight, 8)
+      assert.equal(slow.peakInFlight, DEFAULT_CONCURRENCY)
     } finally {
       await slow.close()
     }
