@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     const machine: Machine = {
       commit: git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain') ? ' (uncommitted changes)' : ''),
       concurrency,
+      cores: cpus().length,
       cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
       date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
       loadAfter: loadavg(),

@@ -5,6 +5,7 @@ import type {Series} from './measure.js'
 
 export interface Machine {
   commit: string
+  cores: number
   concurrency: number
   cpu: string
   date: string
@@ -21,6 +22,20 @@ const ms = (value: number) => (Number.isFinite(value) ? `${Math.round(value)} ms
 const mb = (value: number) => `${Math.round(value)} MB`
 const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)} ×` : 'n/a')
 const load = (values: number[]) => values.map(value => value.toFixed(2)).join(' / ')
+
+// A busy machine slows every process alike; the round-robin ratios stay comparable, the absolute
+// targets do not.
+function loadNote(machine: Machine): string[] {
+  const busiest = Math.max(machine.loadBefore[0], machine.loadAfter[0], machine.loadBefore[1], machine.loadAfter[1])
+  if (busiest <= machine.cores) return []
+  return [
+    `**Note:** the load average (up to ${busiest.toFixed(1)}) was above the ${machine.cores} cores during this run: every process,`,
+    'the floors included, ran slower than on a quiet machine. The ratios to the floors (measured round-robin) are',
+    'comparable; the absolute targets (seconds) are not — compare `node alone` and `@heroku-cli/command` below',
+    'with their quiet-machine figures (about 45 ms and 0.9 s) to see by how much.',
+    '',
+  ]
+}
 
 interface Target {
   what: string
@@ -47,6 +62,7 @@ export function renderReport(machine: Machine, imports: Series[], results: CaseR
     `| plugin commit | ${machine.commit} |`,
     `| default --concurrency (floors use the same) | ${machine.concurrency} |`,
     '',
+    ...loadNote(machine),
     '## Targets',
     '',
     '| target | measured | met |',
