@@ -262,22 +262,21 @@ export class RolledBackError extends Error {
  * "do not wait" (for PostgreSQL lock_timeout = 0 would mean "wait forever").
  */
 export async function withBackfillLock<T>(sql: Sql, lockTimeoutSeconds: number, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
-  // One statement sets the transaction's settings and then takes the lock: the subquery holds
-  // volatile calls, so it is not flattened and always runs before the outer select list.
-  // client_connection_check_interval (PostgreSQL 14+): a server blocked on our behalf (waiting for
-  // the lock, or in a slow trigger) otherwise only notices a vanished client when it next writes
-  // to it; with it, it rolls back within 1 s.
-  const settings = (lockTimeout: string) => sql`
-    SELECT set_config('lock_timeout', ${lockTimeout}, true),
-           CASE WHEN current_setting('server_version_num')::int >= 140000
-                THEN set_config('client_connection_check_interval', '1000', true) END`
   try {
     return await (sql.begin(async tx => {
+      // Transaction-local settings, so nothing leaks to a pooled server connection (PgBouncer).
+      // client_connection_check_interval (PostgreSQL 14+) makes a server blocked on our behalf
+      // (waiting for the lock, or in a slow trigger) notice a vanished client within 1 s; it is
+      // armed when a statement starts, so it needs a statement of its own before the lock wait.
+      // lock_timeout 0 would mean "wait forever" to PostgreSQL; ours means "do not wait".
+      await tx`
+        SELECT set_config('lock_timeout', ${`${Math.max(1, Math.round(lockTimeoutSeconds * 1000))}ms`}, true),
+               CASE WHEN current_setting('server_version_num')::int >= 140000
+                    THEN set_config('client_connection_check_interval', '1000', true) END`
       if (lockTimeoutSeconds > 0) {
-        await tx`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY}) FROM (${settings(`${Math.round(lockTimeoutSeconds * 1000)}ms`)}) AS settings`
+        await tx`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY})`
       } else {
-        const [{locked}] = await tx<[{locked: boolean}]>`
-          SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEY}) AS locked FROM (${settings('0')}) AS settings`
+        const [{locked}] = await tx<[{locked: boolean}]>`SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEY}) AS locked`
         if (!locked) throw Object.assign(new Error('the backfill lock is held'), {code: LOCK_BUSY})
       }
 
