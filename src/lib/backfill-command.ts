@@ -1,17 +1,21 @@
 // The class itself, not the package's entry point: the entry point also loads completions, git
 // and flag helpers this plugin never uses.
 import {Command} from '@heroku-cli/command/lib/command.js'
-import {Flags} from '@oclif/core'
+import {Errors, Flags, type Interfaces} from '@oclif/core'
 
+import {colorLevel, palette, type Palette} from './color.js'
 import {type DatabaseOptions} from './database.js'
-import {type DatabaseTarget, parseDatabaseUrl} from './database-url.js'
-import {BackfillError, databaseError, ExitCode, usageError} from './exit-codes.js'
-import {fetchAppSnapshots} from './heroku.js'
-import {DEFAULT_BASE_MS} from './retry.js'
+import {resolveDatabase as resolveDatabaseSource} from './database-source.js'
+import {type DatabaseTarget} from './database-url.js'
+import {BackfillError, ExitCode, usageError} from './exit-codes.js'
+import {fetchAppSnapshots, type FetchOptions} from './heroku.js'
+import {matrixLines} from './matrix.js'
+import {progressMode, startFetchProgress} from './progress.js'
 import type {AppSnapshot} from './reconcile.js'
+import {DEFAULT_BASE_MS} from './retry.js'
 import type {Report} from './report.js'
 import {assertValidReport} from './report-schema.js'
-import {summaryLines} from './summary.js'
+import {contextLines, type RunContext, summaryLines, verifyLines} from './summary.js'
 
 export const DEFAULT_APPS = ['raxx-api-prod', 'raxx-console-prod', 'raxx-api-staging', 'raxx-console-staging']
 export const APPS_ENV = 'FLAGS_BACKFILL_APPS'
@@ -22,6 +26,12 @@ export const DEFAULT_CONCURRENCY = 32
 // Heroku app names are lowercase letters, digits and dashes; ids are UUIDs. Anything else
 // (a slash, a space) would change the request path, so it is refused before any request.
 const APP_NAME = /^[\da-z][\da-z-]{0,99}$|^[\da-f]{8}(-[\da-f]{4}){3}-[\da-f]{12}$/
+
+function assertAppNames(apps: string[]): string[] {
+  const bad = apps.filter(app => !APP_NAME.test(app))
+  if (bad.length > 0) throw usageError(`invalid app name${bad.length > 1 ? 's' : ''}: ${bad.map(app => JSON.stringify(app)).join(', ')}`)
+  return apps
+}
 
 // Durations in seconds; fractions allowed (0.5), so short limits can be set where they matter.
 const seconds = Flags.custom<number>({
@@ -35,38 +45,71 @@ const seconds = Flags.custom<number>({
 export const sharedFlags = {
   app: Flags.string({
     char: 'a',
-    description: `app to read; repeat for several (default: $${APPS_ENV}, comma-separated, or the runbook's four apps)`,
+    description: `app whose FLAG_* config vars are read; repeat for several (default: $${APPS_ENV}, comma-separated, else the runbook's four apps)`,
+    helpValue: '<app>',
     multiple: true,
   }),
   concurrency: Flags.integer({
     default: DEFAULT_CONCURRENCY,
     description: 'how many apps to fetch from the Heroku API at once',
+    helpValue: '<n>',
     max: 64,
     min: 1,
   }),
   'database-url': Flags.string({
-    description: 'console database URL (default: $DATABASE_URL; prefer the variable, it keeps the password out of shell history)',
+    description: 'console database URL (default: $DATABASE_URL); prefer --db-app or the variable, they keep the password out of shell history',
+    exclusive: ['db-app'],
+    helpValue: '<url>',
+  }),
+  'db-app': Flags.string({
+    description: 'read the console database URL from this app\'s config vars (with your Heroku login); it is never printed',
+    helpValue: '<app>',
+  }),
+  'db-config-var': Flags.string({
+    dependsOn: ['db-app'],
+    description: 'the config var of --db-app that holds the database URL [default: DATABASE_URL]',
+    helpValue: '<name>',
   }),
   'fetch-timeout': seconds({
     default: 120,
     description: 'seconds one app may take on the Heroku API, retries of 429/5xx answers and their waits included',
+    helpValue: '<seconds>',
+  }),
+  matrix: Flags.boolean({
+    default: false,
+    description: 'also print a flag × app grid on stderr: each flag\'s state (new, unsynced, synced, missing, mismatch) on each app',
   }),
   'max-retry-wait': seconds({
     default: 20,
     description: 'the longest wait between two tries of one app, whatever Retry-After asks for',
+    helpValue: '<seconds>',
+  }),
+  quiet: Flags.boolean({
+    char: 'q',
+    default: false,
+    description: 'print only errors on stderr (the JSON report on stdout is unchanged)',
+    exclusive: ['matrix'],
   }),
   'request-timeout': seconds({
     default: 30,
     description: 'seconds to wait for one Heroku API answer before counting it as a timeout',
+    helpValue: '<seconds>',
   }),
 }
+
+// oclif's FlagOutput and ArgOutput, which the package does not export by name.
+type Output = {[name: string]: any}
 
 interface SharedFlagValues {
   app?: string[]
   concurrency: number
   'database-url'?: string
+  'db-app'?: string
+  'db-config-var'?: string
   'fetch-timeout': number
+  matrix?: boolean
   'max-retry-wait': number
+  quiet?: boolean
   'request-timeout': number
 }
 
@@ -74,44 +117,72 @@ export abstract class BackfillCommand extends Command {
   // --prompt would start interactive prompts; this tool must be safe to run unattended.
   static baseFlags = Command.baseFlagsWithoutPrompt()
 
+  // Colour for stderr only, decided once: off when stderr is not a terminal or NO_COLOR is set.
+  protected readonly colors: Palette = palette(colorLevel(process.env, Boolean(process.stderr.isTTY)))
+  private human = {matrix: false, quiet: false}
+  private context: RunContext | undefined
+  private contextShown = false
+
+  /** Every command's parse also picks up the human-output flags, so emit() needs nothing from the command. */
+  protected async parse<F extends Output, B extends Output, A extends Output>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv)
+    const flags = parsed.flags as SharedFlagValues
+    this.human = {matrix: Boolean(flags.matrix), quiet: Boolean(flags.quiet)}
+    return parsed
+  }
+
   /** The apps in the order given, each once: --app, else $FLAGS_BACKFILL_APPS, else the runbook's four. */
   protected resolveApps(flags: SharedFlagValues): string[] {
     const fromEnv = process.env[APPS_ENV]?.split(',').map(app => app.trim()).filter(Boolean)
-    const apps = [...new Set(flags.app?.length ? flags.app : fromEnv?.length ? fromEnv : DEFAULT_APPS)]
-    const bad = apps.filter(app => !APP_NAME.test(app))
-    if (bad.length > 0) throw usageError(`invalid app name${bad.length > 1 ? 's' : ''}: ${bad.map(app => JSON.stringify(app)).join(', ')}`)
+    const apps = assertAppNames([...new Set(flags.app?.length ? flags.app : fromEnv?.length ? fromEnv : DEFAULT_APPS)])
+    this.context = {...this.context, apps}
     return apps
   }
 
-  protected resolveDatabase(flags: SharedFlagValues): DatabaseTarget {
-    const url = flags['database-url'] ?? process.env.DATABASE_URL
-    if (!url?.trim()) throw databaseError('no database URL: set DATABASE_URL or pass --database-url')
-    return parseDatabaseUrl(url)
+  /** --db-app (the app's config var), else --database-url, else $DATABASE_URL. */
+  protected async resolveDatabase(flags: SharedFlagValues): Promise<DatabaseTarget> {
+    if (flags['db-app']) assertAppNames([flags['db-app']])
+    const {source, target} = await resolveDatabaseSource(flags, process.env, this.heroku, this.fetchOptions(flags))
+    this.context = {apps: this.context?.apps ?? [], database: {display: target.display, source}}
+    return target
   }
 
   protected databaseOptions(): DatabaseOptions {
     return {onNotice: message => this.logToStderr(message)}
   }
 
-  /** Fetches every app's config vars, logging each failure on stderr as the runbook documents. */
+  /** Fetches every app's config vars with a progress line per app; failures are logged as the runbook documents. */
   protected async fetchSnapshots(apps: string[], flags: SharedFlagValues): Promise<AppSnapshot[]> {
-    const snapshots = await fetchAppSnapshots(this.heroku, apps, {
+    this.showContext()
+    const progress = startFetchProgress(progressMode(this.human.quiet), apps, line => this.logToStderr(line), this.colors)
+    try {
+      return await fetchAppSnapshots(this.heroku, apps, {...this.fetchOptions(flags), onSettled: snapshot => progress.settled(snapshot)})
+    } finally {
+      progress.stop()
+    }
+  }
+
+  /** The time limits and retries of Heroku API reads, the same for the apps and for --db-app. */
+  private fetchOptions(flags: SharedFlagValues): FetchOptions {
+    return {
       budgetMs: flags['fetch-timeout'] * 1000,
       concurrency: flags.concurrency,
       requestTimeoutMs: flags['request-timeout'] * 1000,
       retry: {baseMs: DEFAULT_BASE_MS, capMs: flags['max-retry-wait'] * 1000},
-    })
-    for (const snapshot of snapshots) {
-      if ('error' in snapshot) this.logToStderr(`fetch failed for ${snapshot.app}: ${snapshot.error}`)
     }
-
-    return snapshots
   }
 
-  /** The report alone on stdout, validated first; the human summary on stderr. */
+  /** The report alone on stdout, validated first; the human summary (or, with --quiet, its errors) on stderr. */
   protected emit(report: Report): void {
     const json = JSON.stringify(assertValidReport(report), null, 2)
-    for (const line of summaryLines(report)) this.logToStderr(line)
+    this.showContext()
+    const lines = this.human.quiet
+      ? verifyLines(report, this.colors, true)
+      : ['', ...summaryLines(report, this.colors), ...(this.human.matrix ? ['', ...matrixLines(report, this.colors)] : [])]
+    for (const line of lines) this.logToStderr(line)
     process.stdout.write(`${json}\n`)
   }
 
@@ -121,6 +192,16 @@ export abstract class BackfillCommand extends Command {
     if (code !== ExitCode.Ok) this.exit(code)
   }
 
+  /**
+   * The heroku CLI recognises an exit by `instanceof` its own copy of oclif's ExitError; a plugin
+   * brings another copy, so without this flag every exit code would also print "Error: EEXIT: n".
+   */
+  public exit(code = 0): never {
+    const exit = new Errors.ExitError(code)
+    exit.skipOclifErrorHandling = true
+    throw exit
+  }
+
   protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (error instanceof BackfillError) {
       this.logToStderr(`Error: ${error.message}`)
@@ -128,5 +209,12 @@ export abstract class BackfillCommand extends Command {
     }
 
     return super.catch(error)
+  }
+
+  /** The apps and the database (never its password) at the top of the human output, once. */
+  private showContext(): void {
+    if (this.contextShown || this.human.quiet || !this.context) return
+    this.contextShown = true
+    for (const line of contextLines(this.context, this.colors)) this.logToStderr(line)
   }
 }

@@ -14,6 +14,8 @@ export interface FetchOptions {
   retry: RetryPolicy
   /** Injected for tests of the backoff; Math.random otherwise. */
   random?: () => number
+  /** Called as each app's fetch finishes, in completion order (for progress output). */
+  onSettled?: (snapshot: AppSnapshot) => void
 }
 
 interface HttpLike {
@@ -222,16 +224,21 @@ function describeFinal(error: unknown): string {
 
 /** Fetches every app; a failed app becomes a snapshot with its error and never stops the others. */
 export async function fetchAppSnapshots(heroku: APIClient, apps: string[], options: FetchOptions): Promise<AppSnapshot[]> {
+  const settled = (snapshot: AppSnapshot) => {
+    options.onSettled?.(snapshot)
+    return snapshot
+  }
+
   if (!(await heroku.getAuth())) {
-    return apps.map(app => ({app, error: `not logged in to Heroku; ${LOGIN_HINT}`}))
+    return apps.map(app => settled({app, error: `not logged in to Heroku; ${LOGIN_HINT}`}))
   }
 
   const pause = new RateLimitPause()
   return mapConcurrent(apps, options.concurrency, async (app): Promise<AppSnapshot> => {
     try {
-      return {app, vars: await fetchWithRetries(heroku, app, options, pause)}
+      return settled({app, vars: await fetchWithRetries(heroku, app, options, pause)})
     } catch (error) {
-      return {app, error: describeFinal(error)}
+      return settled({app, error: describeFinal(error)})
     }
   })
 }

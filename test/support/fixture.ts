@@ -38,11 +38,12 @@ export async function scenario(options: {
   rows?: SeedRow[]
   schema?: SchemaFlavour
   faults?: Record<string, StubFault>
+  latencyMs?: number
 }): Promise<Scenario> {
   const databaseUrl = await (await postgresServer()).createDatabase(options.schema ?? 'full')
   if (options.rows?.length) await insertSeedRows(databaseUrl, options.rows)
   const apps = Object.fromEntries(Object.entries(options.apps).map(([name, configVars]) => [name, {configVars}]))
-  const heroku = await startHerokuApiStub({apps, faults: options.faults, token: TOKEN})
+  const heroku = await startHerokuApiStub({apps, faults: options.faults, latencyMs: options.latencyMs, token: TOKEN})
   stubs.push(heroku)
   return {
     databaseUrl,

@@ -40,7 +40,7 @@ Reads the apps' FLAG_* config vars (Heroku API, read-only), then in one database
     if (!flags.confirm) throw usageError('apply writes to the database and needs --confirm; review `heroku flags:backfill:plan` first')
     const runAt = runTimestamp()
     const apps = this.resolveApps(flags)
-    const target = this.resolveDatabase(flags)
+    const target = await this.resolveDatabase(flags)
     const {applied, plan} = await withDatabase(target, this.databaseOptions(), async sql => {
       await assertSchema(sql)
       const snapshots = await this.fetchSnapshots(apps, flags)

@@ -27,7 +27,7 @@ Reads the FLAG_* config vars of each app (Heroku API, read-only) and the console
     const {flags} = await this.parse(Plan)
     const runAt = runTimestamp()
     const apps = this.resolveApps(flags)
-    const target = this.resolveDatabase(flags)
+    const target = await this.resolveDatabase(flags)
     const plan = await withDatabase(target, this.databaseOptions(), async sql => {
       await assertSchema(sql)
       const [snapshots, rows] = await Promise.all([this.fetchSnapshots(apps, flags), readTrackingRows(sql, apps)])

@@ -29,7 +29,7 @@ Re-plans (read-only) and checks that every app was fetched, the plan has zero in
     const {flags} = await this.parse(Verify)
     const runAt = runTimestamp()
     const apps = this.resolveApps(flags)
-    const target = this.resolveDatabase(flags)
+    const target = await this.resolveDatabase(flags)
     const {plan, unsynced} = await withDatabase(target, this.databaseOptions(), async sql => {
       await assertSchema(sql)
       const [snapshots, rows] = await Promise.all([this.fetchSnapshots(apps, flags), readTrackingRows(sql, apps)])
