@@ -7,23 +7,31 @@ import {planBackfill} from '../../../lib/reconcile.js'
 import {buildReport, runTimestamp} from '../../../lib/report.js'
 
 export default class Apply extends BackfillCommand {
-  static description = `write the backfill: insert and update tracking rows so every live FLAG_* var is tracked and synced
-Reads the apps' FLAG_* config vars (Heroku API, read-only), then in one database transaction behind an advisory lock re-reads the console_flag_promotions rows, recomputes the plan and writes it. Prints the report (mode APPLY) on stdout. Never writes Heroku config vars; never deletes rows. Safe to re-run: what is already written is skipped.`
+  static summary = 'write the backfill: insert and update tracking rows so every live FLAG_* var is tracked and synced'
+
+  static description = `Reads the FLAG_* config vars of each app from the Heroku API (read-only), then in one database transaction behind an advisory lock re-reads the console_flag_promotions rows, recomputes the plan and writes it: inserts rows for untracked flags, marks unsynced deployed rows synced. Prints the report (mode APPLY) on stdout and a summary on stderr. Never writes Heroku config vars; never deletes rows. Safe to re-run: what is already written is skipped.`
 
   static examples = [
-    '$ DATABASE_URL=postgres://... heroku flags:backfill:apply --confirm',
-    '$ heroku flags:backfill:apply --confirm --app raxx-api-staging --lock-timeout 30',
+    {
+      command: '<%= config.bin %> <%= command.id %> --confirm --db-app raxx-console-prod',
+      description: 'Write the plan for the runbook\'s four apps to the database of raxx-console-prod:',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> --confirm --app raxx-api-staging --db-app raxx-console-staging --lock-timeout 30',
+      description: 'Write one app\'s plan, waiting up to 30 seconds for another apply to finish:',
+    },
   ]
 
   static flags = {
     ...sharedFlags,
     confirm: Flags.boolean({
       default: false,
-      description: 'required: confirms that the plan should be written to the database',
+      description: 'required: write to the database (takes no value; choose apps with --app)',
     }),
     'lock-timeout': Flags.integer({
       default: 5,
       description: 'seconds to wait for another apply to release the backfill lock',
+      helpValue: '<seconds>',
       min: 0,
     }),
   }

@@ -6,13 +6,23 @@ import {hasChanges, planBackfill} from '../../../lib/reconcile.js'
 import {buildReport, runTimestamp} from '../../../lib/report.js'
 
 export default class Plan extends BackfillCommand {
-  static description = `print the backfill plan: the tracking rows apply would insert, update or skip
-Reads the FLAG_* config vars of each app (Heroku API, read-only) and the console_flag_promotions rows of those apps, and prints the plan as one JSON document (mode DRY-RUN) on stdout. Writes nothing anywhere.`
+  static summary = 'print the backfill plan: the tracking rows apply would insert, update or skip'
+
+  static description = `Reads the FLAG_* config vars of each app from the Heroku API (read-only, with your Heroku login) and the console_flag_promotions rows of those apps, and prints the plan as one JSON document (mode DRY-RUN) on stdout. Progress, a summary table and, with --matrix, a flag × app grid go to stderr. Writes nothing, to Heroku or to the database.`
 
   static examples = [
-    '$ DATABASE_URL=postgres://... heroku flags:backfill:plan',
-    '$ heroku flags:backfill:plan --app raxx-api-staging --app raxx-console-staging | jq .totals',
-    '$ heroku flags:backfill:plan --detailed-exitcode  # exit 3 when changes are planned',
+    {
+      command: '<%= config.bin %> <%= command.id %> --db-app raxx-console-prod > plan.json',
+      description: 'Plan the runbook\'s four apps against the database of raxx-console-prod, keeping the JSON plan:',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> --app raxx-api-staging --app raxx-console-staging --db-app raxx-console-staging --matrix',
+      description: 'Plan two apps and show each flag\'s state on each app:',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> --db-app raxx-console-prod --detailed-exitcode --quiet',
+      description: 'Exit 3 when there is anything to insert or update, 0 when there is nothing to do:',
+    },
   ]
 
   static flags = {

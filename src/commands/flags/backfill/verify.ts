@@ -9,12 +9,19 @@ import {evaluateVerify} from '../../../lib/verify.js'
 const LISTED_ROWS = 100
 
 export default class Verify extends BackfillCommand {
-  static description = `check that the table is ready for the reconciler's kill-switch
-Re-plans (read-only) and checks that every app was fetched, the plan has zero inserts and zero updates, and no row in console_flag_promotions has state = 'deployed' and synced = false. Rows still pending or approved are listed as a separate check that fails only with --strict. Prints the report (mode VERIFY) on stdout; exits 3 when work is left.`
+  static summary = 'check that the table is ready for the reconciler\'s kill-switch'
+
+  static description = `Re-plans (read-only: Heroku API and console_flag_promotions) and checks that every app was fetched, the plan has zero inserts and zero updates, and no row in console_flag_promotions has state = 'deployed' and synced = false. Rows still pending or approved are listed as a separate check that fails only with --strict. Prints the report (mode VERIFY) on stdout and the checks on stderr; exits 3 when work is left. Writes nothing.`
 
   static examples = [
-    '$ DATABASE_URL=postgres://... heroku flags:backfill:verify',
-    '$ heroku flags:backfill:verify --strict && echo "ready for the kill-switch"',
+    {
+      command: '<%= config.bin %> <%= command.id %> --db-app raxx-console-prod',
+      description: 'Check the runbook\'s four apps against the database of raxx-console-prod:',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> --db-app raxx-console-prod --strict --quiet && echo "ready for the kill-switch"',
+      description: 'Also fail on rows still pending or approved, printing only what fails:',
+    },
   ]
 
   static flags = {
