@@ -9,13 +9,12 @@ import {resolveDatabase as resolveDatabaseSource} from './database-source.js'
 import {type DatabaseTarget} from './database-url.js'
 import {BackfillError, ExitCode, usageError} from './exit-codes.js'
 import {fetchAppSnapshots, type FetchOptions} from './heroku.js'
-import {matrixLines} from './matrix.js'
 import {progressMode, startFetchProgress} from './progress.js'
 import type {AppSnapshot} from './reconcile.js'
 import {DEFAULT_BASE_MS} from './retry.js'
 import type {Report} from './report.js'
 import {assertValidReport} from './report-schema.js'
-import {contextLines, type RunContext, summaryLines, verifyLines} from './summary.js'
+import {contextLines, type HumanOutputOptions, reportLines, type RunContext} from './summary.js'
 
 export const DEFAULT_APPS = ['raxx-api-prod', 'raxx-console-prod', 'raxx-api-staging', 'raxx-console-staging']
 export const APPS_ENV = 'FLAGS_BACKFILL_APPS'
@@ -119,7 +118,7 @@ export abstract class BackfillCommand extends Command {
 
   // Colour for stderr only, decided once: off when stderr is not a terminal or NO_COLOR is set.
   protected readonly colors: Palette = palette(colorLevel(process.env, Boolean(process.stderr.isTTY)))
-  private human = {matrix: false, quiet: false}
+  private human: HumanOutputOptions = {matrix: false, quiet: false}
   private context: RunContext | undefined
   private contextShown = false
 
@@ -179,10 +178,7 @@ export abstract class BackfillCommand extends Command {
   protected emit(report: Report): void {
     const json = JSON.stringify(assertValidReport(report), null, 2)
     this.showContext()
-    const lines = this.human.quiet
-      ? verifyLines(report, this.colors, true)
-      : ['', ...summaryLines(report, this.colors), ...(this.human.matrix ? ['', ...matrixLines(report, this.colors)] : [])]
-    for (const line of lines) this.logToStderr(line)
+    for (const line of reportLines(report, this.colors, this.human)) this.logToStderr(line)
     process.stdout.write(`${json}\n`)
   }
 

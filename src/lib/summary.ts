@@ -1,6 +1,7 @@
 // The human output on stderr, as pure functions from data to lines: the run's context, the
 // summary table and verify's checks. stdout never sees any of it.
 import {type Palette} from './color.js'
+import {matrixLines} from './matrix.js'
 import type {AppReport, Report} from './report.js'
 import {renderTable} from './table.js'
 
@@ -49,7 +50,23 @@ function appRow(app: AppReport, colors: Palette): string[] {
   ]
 }
 
-/** The summary after a run: a table of the apps with totals, what was applied, warnings by kind, verify's checks. */
+export interface HumanOutputOptions {
+  matrix: boolean
+  quiet: boolean
+}
+
+/** Everything printed after a run: the summary, the matrix when asked for, verify's checks last; with quiet, only what failed. */
+export function reportLines(report: Report, colors: Palette, options: HumanOutputOptions): string[] {
+  if (options.quiet) return verifyLines(report, colors, true)
+  return [
+    '',
+    ...summaryLines(report, colors),
+    ...(options.matrix ? ['', ...matrixLines(report, colors)] : []),
+    ...(report.verify ? ['', ...verifyLines(report, colors, false)] : []),
+  ]
+}
+
+/** The summary after a run: a table of the apps with totals, what was applied, warnings by kind. */
 export function summaryLines(report: Report, colors: Palette): string[] {
   const {totals} = report
   const failed = report.apps.filter(app => app.error !== null).length
@@ -76,7 +93,6 @@ export function summaryLines(report: Report, colors: Palette): string[] {
     lines.push('', `${colors.warning('warnings:')} ${[...kinds].map(([kind, n]) => `${n} ${kind}`).join(', ')} ${colors.inactive('(listed in the JSON report under apps[].warnings)')}`)
   }
 
-  if (report.verify) lines.push('', ...verifyLines(report, colors, false))
   return lines
 }
 

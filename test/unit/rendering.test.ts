@@ -6,7 +6,7 @@ import {colorLevel, palette, PLAIN, visibleWidth} from '../../src/lib/color.js'
 import {flagMatrix, matrixLines} from '../../src/lib/matrix.js'
 import {planBackfill, type TrackingRow} from '../../src/lib/reconcile.js'
 import {buildReport} from '../../src/lib/report.js'
-import {contextLines, summaryLines, verifyLines} from '../../src/lib/summary.js'
+import {contextLines, reportLines, summaryLines, verifyLines} from '../../src/lib/summary.js'
 import {renderTable} from '../../src/lib/table.js'
 import {evaluateVerify} from '../../src/lib/verify.js'
 
@@ -84,6 +84,17 @@ test('verifyLines: every check, or with errorsOnly the failed required ones and 
   assert.deepEqual(verifyLines(report, PLAIN, true).map(line => line.split(':')[0]), ['  FAIL plan_empty', 'verify failed'])
   const passed = {...report, verify: {...report.verify, checks: [], passed: true}}
   assert.deepEqual(verifyLines(passed, PLAIN, true), [])
+})
+
+test('reportLines: the summary, then the matrix when asked for, verify\'s verdict last; --quiet keeps only failures', () => {
+  const plan = planBackfill([{app: 'api', vars: {FLAG_A: '1'}}], [])
+  const report = {...buildReport('VERIFY', RUN_AT, plan), verify: evaluateVerify(plan, {count: 0, rows: []}, false)}
+  const lines = reportLines(report, PLAIN, {matrix: true, quiet: false})
+  const at = (text: string) => lines.findIndex(line => line.startsWith(text))
+  assert.ok(at('=== VERIFY') < at('=== flags × apps') && at('=== flags × apps') < at('  FAIL plan_empty'), lines.join('\n'))
+  assert.equal(lines.at(-1), 'verify failed')
+  assert.equal(reportLines(report, PLAIN, {matrix: false, quiet: false}).indexOf('=== flags × apps'), -1)
+  assert.deepEqual(reportLines(report, PLAIN, {matrix: false, quiet: true}).map(line => line.split(':')[0]), ['  FAIL plan_empty', 'verify failed'])
 })
 
 test('contextLines: the apps and where the database is, never more', () => {
