@@ -9,11 +9,17 @@ import {parseReport, scenario, seedRow} from './support/fixture.js'
 const APP = 'raxx-api-staging'
 const DB_APP = 'raxx-console-db'
 
-/** A scenario whose database URL lives only in the config vars of DB_APP, not in the environment. */
+/**
+ * A scenario whose database URL lives only in the config vars of DB_APP, not in the environment.
+ * The URL always carries a password, so the tests can look for it: a server of one's own
+ * (TEST_DATABASE_URL) that trusts local connections ignores it.
+ */
 async function dbAppScenario(dbVars: (databaseUrl: string) => Record<string, string | null>) {
   const base = await scenario({apps: {[APP]: {FLAG_A: 'on'}}})
-  base.heroku.setApp(DB_APP, {configVars: dbVars(base.databaseUrl)})
-  return {...base, env: {...base.env, DATABASE_URL: undefined as unknown as string}}
+  const url = new URL(base.databaseUrl)
+  url.password ||= 'Trusted-Anyway-7'
+  base.heroku.setApp(DB_APP, {configVars: dbVars(url.toString())})
+  return {...base, databaseUrl: url.toString(), env: {...base.env, DATABASE_URL: undefined as unknown as string}}
 }
 
 describe('--db-app', () => {
