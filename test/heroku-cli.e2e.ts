@@ -7,10 +7,10 @@
 // `npm run test:e2e`.
 import assert from 'node:assert/strict'
 import {execFileSync, spawn} from 'node:child_process'
-import {chmodSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {before, describe, test} from 'node:test'
+import {after, before, describe, test} from 'node:test'
 
 import {runbookDataset} from '../tools/seed.js'
 import {ROOT} from './support/cli.js'
@@ -23,15 +23,27 @@ interface Run {
 }
 
 let herokuBin = ''
+// The HOMEs (an installed plugin weighs tens of MB) and the pack folder, removed at the end.
+const scratch: string[] = []
 
 before(() => {
   // The first run installs it (about 400 MB, a minute); later runs reuse the cache.
   herokuBin = execFileSync('bash', [join(ROOT, 'tools', 'install-heroku-cli.sh')], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}).trim()
 })
 
+after(() => {
+  for (const dir of scratch) rmSync(dir, {force: true, recursive: true})
+})
+
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  scratch.push(dir)
+  return dir
+}
+
 /** A fresh HOME: the heroku CLI keeps its plugins, caches and login there. */
 function freshHome(): string {
-  const home = mkdtempSync(join(tmpdir(), 'flags-backfill-heroku-home-'))
+  const home = scratchDir('flags-backfill-heroku-home-')
   mkdirSync(join(home, '.config'))
   return home
 }
@@ -156,7 +168,7 @@ describe('inside the real heroku CLI (plugins:link)', () => {
 
 describe('installed from the npm pack tarball (plugins:install)', () => {
   test('the help of every command', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'flags-backfill-pack-'))
+    const out = scratchDir('flags-backfill-pack-')
     // npm pack runs prepack (the build), so the tarball's manifest is the code's.
     execFileSync('npm', ['pack', '--pack-destination', out], {cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit']})
     const [tarball] = readdirSync(out).filter(name => name.endsWith('.tgz'))
