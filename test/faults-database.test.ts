@@ -5,7 +5,7 @@ import {createServer, type Socket} from 'node:net'
 import {describe, test} from 'node:test'
 
 import {ADVISORY_LOCK_KEY} from '../src/lib/database.js'
-import {runCli, runCommand} from './support/cli.js'
+import {runCli, runCommand, withoutProgress} from './support/cli.js'
 import {createRole, holdBackfillLock, pluginBackends, urlAs, waitFor} from './support/database.js'
 import {dumpTable, parseReport, scenario, seedRow, withSql} from './support/fixture.js'
 
@@ -13,9 +13,11 @@ const APP = 'raxx-api-staging'
 const SECRET = 'Sup3r-S3cret'
 const EXTERNAL = process.env.TEST_DATABASE_URL ? 'the external server may trust local connections' : false
 
+// The error is one line; the human output's context and progress lines may precede it.
 function assertOneLine(stderr: string, pattern: RegExp) {
-  assert.equal(stderr.trim().split('\n').length, 1, stderr)
-  assert.match(stderr.trim(), pattern)
+  const error = withoutProgress(stderr).trim()
+  assert.equal(error.split('\n').length, 1, stderr)
+  assert.match(error, pattern)
   assert.ok(!stderr.includes(SECRET), 'the password is never printed')
 }
 

@@ -120,7 +120,8 @@ describe('human output on stderr', () => {
 
     const failed = await runCommand(['flags:backfill:plan', '-q', '--app', APP, '--app', 'raxx-gone'], env)
     assert.equal(failed.code, 1)
-    assert.equal(failed.stderr, "fetch failed for raxx-gone: HTTP 404: Couldn't find that app. [not_found]\n")
+    assert.equal(failed.stderr.trim().split('\n').length, 1, failed.stderr)
+    assert.match(failed.stderr, /^fetch failed for raxx-gone: HTTP 404: Couldn't find that app\. \[not_found\]/)
 
     const verify = await runCommand(['flags:backfill:verify', '--quiet'], env)
     assert.equal(verify.code, 3)

@@ -33,6 +33,14 @@ export function hermeticEnv(env: Record<string, string | undefined>): Record<str
   }
 }
 
+/**
+ * stderr without the human output's context and progress lines (`Apps:`, `Database:`, `fetched
+ * …`), which come before anything can fail mid-run: what is left is what went wrong.
+ */
+export function withoutProgress(stderr: string): string {
+  return stderr.split('\n').filter(line => !/^(Apps: |Database: |fetched )/.test(line)).join('\n')
+}
+
 let config: Config | undefined
 
 /** Runs `flags:backfill:<command>` in this process with `env` applied for the duration of the run. */
