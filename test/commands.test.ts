@@ -73,9 +73,9 @@ describe('the runbook walk-through', () => {
     assert.equal(verified.verify.passed, true)
     assert.match(verify.stderr, /verify passed/)
 
-    // Read-only towards Heroku: only GETs of config vars ever left the plugin.
+    // Read-only towards Heroku: only GETs of config vars (and of the account, for the journal) ever left the plugin.
     assert.ok(heroku.requests.length > 0)
-    assert.ok(heroku.requests.every(request => request.method === 'GET' && /^\/apps\/[^/]+\/config-vars$/.test(request.path)))
+    assert.ok(heroku.requests.every(request => request.method === 'GET' && /^\/apps\/[^/]+\/config-vars$|^\/account$/.test(request.path)))
   })
 
   test('a second apply writes nothing and reports 0 applied', async () => {

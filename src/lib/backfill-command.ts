@@ -8,7 +8,8 @@ import {type DatabaseOptions} from './database.js'
 import {resolveDatabase as resolveDatabaseSource} from './database-source.js'
 import {type DatabaseTarget} from './database-url.js'
 import {BackfillError, ExitCode, usageError} from './exit-codes.js'
-import {fetchAppSnapshots, type FetchOptions} from './heroku.js'
+import {fetchAccountEmail, fetchAppSnapshots, type FetchOptions} from './heroku.js'
+import {runsDirectory} from './journal.js'
 import {progressMode, startFetchProgress} from './progress.js'
 import type {AppSnapshot} from './reconcile.js'
 import {DEFAULT_BASE_MS} from './retry.js'
@@ -172,6 +173,16 @@ export abstract class BackfillCommand extends Command {
       requestTimeoutMs: flags['request-timeout'] * 1000,
       retry: {baseMs: DEFAULT_BASE_MS, capMs: flags['max-retry-wait'] * 1000},
     }
+  }
+
+  /** Who is running this, for the journal: the Heroku account's email, or null when unknown. */
+  protected accountEmail(): Promise<string | null> {
+    return fetchAccountEmail(this.heroku, 10_000)
+  }
+
+  /** Where journal runs live: the data directory of the CLI (e.g. ~/.local/share/heroku/flags-backfill/runs). */
+  protected runsDirectory(): string {
+    return runsDirectory(this.config.dataDir)
   }
 
   /** The report alone on stdout, validated first; the human summary (or, with --quiet, its errors) on stderr. */

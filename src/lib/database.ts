@@ -2,7 +2,9 @@ import postgres from 'postgres'
 
 import {type DatabaseTarget, redact} from './database-url.js'
 import {BackfillError, databaseError, ExitCode} from './exit-codes.js'
-import type {Plan, TrackingRow} from './reconcile.js'
+import type {ReadRow} from './fingerprint.js'
+import type {InsertedRow, RowImage, UpdatedRow} from './journal.js'
+import type {Plan} from './reconcile.js'
 
 export type Sql = postgres.Sql
 export type TransactionSql = postgres.TransactionSql
@@ -91,7 +93,9 @@ function onAbort(sql: Sql, target: DatabaseTarget): {aborted: Promise<never>; di
 export async function withDatabase<T>(target: DatabaseTarget, options: DatabaseOptions, work: (sql: Sql) => Promise<T>): Promise<T> {
   const sql = postgres({
     connect_timeout: target.connectTimeoutSeconds,
-    connection: {application_name: APPLICATION_NAME},
+    // UTC sessions: row images and fingerprints hold timestamps as text, and must read the same
+    // whatever the server's or the operator's time zone.
+    connection: {application_name: APPLICATION_NAME, TimeZone: 'UTC'},
     database: target.database,
     host: target.host,
     max: 1,
@@ -220,10 +224,14 @@ function columnProblems(types: Map<string, string>, wanted: Record<string, strin
   return [...(missing.length > 0 ? [`missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${hint}`] : []), ...mistyped]
 }
 
-/** Every row of the given apps, in one query. Ids are returned as text: they are bigints. */
-export function readTrackingRows(sql: Sql | TransactionSql, apps: string[]): Promise<TrackingRow[]> {
-  return sql<TrackingRow[]>`
-    SELECT id::text AS id, app_name, flag_name, target_value, state, synced, last_heroku_value
+/**
+ * Every row of the given apps, in one query. Ids are returned as text: they are bigints. updated_at
+ * is text at full microsecond precision, for a saved plan's fingerprint.
+ */
+export function readTrackingRows(sql: Sql | TransactionSql, apps: string[]): Promise<ReadRow[]> {
+  return sql<ReadRow[]>`
+    SELECT id::text AS id, app_name, flag_name, target_value, state, synced, last_heroku_value,
+           to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at
     FROM console_flag_promotions
     WHERE app_name = ANY(${sql.array(apps)}::text[])
     ORDER BY id`
@@ -287,9 +295,35 @@ export async function withBackfillLock<T>(sql: Sql, lockTimeoutSeconds: number, 
   }
 }
 
+/** The name of the connected database, recorded in a journal run so a rollback elsewhere is refused. */
+export async function currentDatabase(sql: Sql | TransactionSql): Promise<string> {
+  const [{name}] = await sql<[{name: string}]>`SELECT current_database() AS name`
+  return name
+}
+
+// A row as a journal image: every column as PostgreSQL's own text for it (exact, timestamps in
+// the session's UTC), so jsonb_populate_record can put it back unchanged. The alias must be `p`.
+const rowImage = (sql: Sql | TransactionSql) => sql`(SELECT jsonb_object_agg(key, value #>> '{}') FROM jsonb_each(to_jsonb(p)))`
+
+/** Whole-row images of the given ids that still exist; `forUpdate` locks them until the transaction ends. */
+export async function readRowImages(sql: Sql | TransactionSql, ids: string[], forUpdate: boolean): Promise<Map<string, RowImage>> {
+  if (ids.length === 0) return new Map()
+  const rows = await sql<Array<{id: string; image: RowImage}>>`
+    SELECT p.id::text AS id, ${rowImage(sql)} AS image FROM console_flag_promotions AS p
+    WHERE p.id = ANY(${sql.array(ids)}::bigint[]) ORDER BY p.id ${forUpdate ? sql`FOR UPDATE` : sql``}`
+  return new Map(rows.map(row => [row.id, row.image]))
+}
+
 export interface AppliedCounts {
   inserts: number
   updates: number
+}
+
+export interface WriteResult {
+  applied: Map<string, AppliedCounts>
+  /** For the journal: every inserted row as written, every updated row before and after. */
+  inserted: InsertedRow[]
+  updated: UpdatedRow[]
 }
 
 /**
@@ -297,30 +331,40 @@ export interface AppliedCounts {
  * parameters, so there is no per-row round trip and no 65 534-parameter limit to chunk around.
  * The update re-checks `synced = false` so a row synced meanwhile is not touched again.
  */
-export async function writePlan(tx: TransactionSql, plan: Plan, runAt: Date): Promise<Map<string, AppliedCounts>> {
+export async function writePlan(tx: TransactionSql, plan: Plan, runAt: Date): Promise<WriteResult> {
   const inserts = plan.apps.flatMap(app => app.inserts.map(insert => ({app: app.app, ...insert})))
   const updates = plan.apps.flatMap(app => app.updates.flatMap(update => update.row_ids.map(id => ({app: app.app, id, value: update.value, flag: update.flag}))))
   const applied = new Map(plan.apps.map(app => [app.app, {inserts: 0, updates: 0}]))
+  const result: WriteResult = {applied, inserted: [], updated: []}
 
   if (inserts.length > 0) {
-    const written = await tx<Array<{app_name: string}>>`
-      INSERT INTO console_flag_promotions
+    const written = await tx<Array<{id: string; app_name: string; flag_name: string; image: RowImage}>>`
+      INSERT INTO console_flag_promotions AS p
         (app_name, flag_name, target_value, state, created_by, sync_source, synced, last_heroku_value, last_synced_at)
       SELECT t.app_name, t.flag_name, t.value, 'deployed', ${BACKFILL_CREATED_BY}, ${BACKFILL_SYNC_SOURCE}, true, t.value, ${runAt}
       FROM unnest(${tx.array(inserts.map(i => i.app))}::text[], ${tx.array(inserts.map(i => i.flag))}::text[],
                   ${tx.array(inserts.map(i => i.value))}::text[]) AS t(app_name, flag_name, value)
-      RETURNING app_name`
-    for (const row of written) applied.get(row.app_name)!.inserts++
+      RETURNING p.id::text AS id, p.app_name, p.flag_name, ${rowImage(tx)} AS image`
+    for (const row of written) {
+      applied.get(row.app_name)!.inserts++
+      result.inserted.push({after: row.image, app: row.app_name, flag: row.flag_name, id: row.id})
+    }
   }
 
   if (updates.length > 0) {
-    const written = await tx<Array<{app_name: string; flag_name: string}>>`
+    // The pre-images, locked, so the journal can put every updated row back exactly.
+    const before = await readRowImages(tx, updates.map(u => u.id), true)
+    const written = await tx<Array<{id: string; app_name: string; flag_name: string; image: RowImage}>>`
       UPDATE console_flag_promotions AS p
       SET synced = true, last_heroku_value = t.value, last_synced_at = ${runAt},
           sync_source = ${BACKFILL_SYNC_SOURCE}, updated_at = now()
       FROM unnest(${tx.array(updates.map(u => u.id))}::bigint[], ${tx.array(updates.map(u => u.value))}::text[]) AS t(id, value)
       WHERE p.id = t.id AND p.state = 'deployed' AND p.synced = false
-      RETURNING p.app_name, p.flag_name`
+      RETURNING p.id::text AS id, p.app_name, p.flag_name, ${rowImage(tx)} AS image`
+    for (const row of written) {
+      result.updated.push({after: row.image, app: row.app_name, before: before.get(row.id)!, flag: row.flag_name, id: row.id})
+    }
+
     // applied_updates counts flags, like planned_updates; one flag may own several unsynced rows.
     const flagsPerApp = new Map<string, Set<string>>()
     for (const row of written) {
@@ -331,5 +375,5 @@ export async function writePlan(tx: TransactionSql, plan: Plan, runAt: Date): Pr
     for (const [app, flags] of flagsPerApp) applied.get(app)!.updates = flags.size
   }
 
-  return applied
+  return result
 }

@@ -23,3 +23,4 @@ export class BackfillError extends Error {
 
 export const usageError = (message: string) => new BackfillError(message, ExitCode.Usage)
 export const databaseError = (message: string) => new BackfillError(message, ExitCode.Database)
+export const preconditionError = (message: string) => new BackfillError(message, ExitCode.Database)

@@ -242,3 +242,17 @@ export async function fetchAppSnapshots(heroku: APIClient, apps: string[], optio
     }
   })
 }
+
+/**
+ * The logged-in account's email (GET /account), to say in the journal who ran an apply. It only
+ * labels the run, so any failure gives null and never stops the command.
+ */
+export async function fetchAccountEmail(heroku: APIClient, requestTimeoutMs: number): Promise<string | null> {
+  try {
+    if (!(await heroku.getAuth())) return null
+    const {body} = await heroku.get<{email?: unknown}>('/account', {retryAuth: false, timeout: requestTimeoutMs} as Parameters<APIClient['get']>[1])
+    return typeof body?.email === 'string' ? body.email : null
+  } catch {
+    return null
+  }
+}

@@ -1,5 +1,6 @@
 // The report document (README "Report"): built from a plan as data here, printed elsewhere.
 import type {AppliedCounts} from './database.js'
+import type {AppMoves} from './fingerprint.js'
 import type {Plan, PlannedInsert, PlannedSkip, PlannedUpdate, PlanWarning} from './reconcile.js'
 
 export type Mode = 'APPLY' | 'DRY-RUN' | 'VERIFY'
@@ -46,12 +47,27 @@ export interface VerifySection {
   pending_rows: Array<{id: string; app: string; flag: string; state: string}>
 }
 
+/**
+ * APPLY --plan: the saved plan, and whether it was applied now, had been before, was refused as
+ * stale, or was not applied because an app could not be fetched.
+ */
+export interface SavedPlanStatus {
+  plan_id: string
+  plan_hash: string
+  status: 'already_applied' | 'applied' | 'not_applied' | 'stale'
+  applied_by_run: string | null
+  moved: AppMoves[]
+}
+
 export interface Report {
   mode: Mode
   run_at_utc: string
   apps: AppReport[]
   totals: Totals
   verify?: VerifySection
+  /** APPLY: the journal run this apply recorded, null when it wrote nothing. */
+  run_id?: string | null
+  saved_plan?: SavedPlanStatus
 }
 
 /**

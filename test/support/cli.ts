@@ -45,7 +45,6 @@ let config: Config | undefined
 
 /** Runs `flags:backfill:<command>` in this process with `env` applied for the duration of the run. */
 export async function runCommand(argv: string[], env: Record<string, string | undefined>): Promise<CliResult> {
-  config ??= await Config.load(ROOT)
   const [id, ...args] = argv
   const saved = {...process.env}
   for (const [key, value] of Object.entries(hermeticEnv(env))) {
@@ -61,6 +60,8 @@ export async function runCommand(argv: string[], env: Record<string, string | un
   process.stderr.write = ((chunk: string | Uint8Array) => err.push(String(chunk)) > 0) as typeof process.stderr.write
   let code = 0
   try {
+    // Loaded under the hermetic env, so the CLI's data directory (the journal) is in the test HOME.
+    config ??= await Config.load(ROOT)
     await config.runCommand(id, args)
   } catch (error) {
     const oclif = (error as {oclif?: {exit?: number}}).oclif
@@ -102,4 +103,12 @@ export function runCli(argv: string[], env: Record<string, string | undefined>, 
       resolve({code: code ?? (signal ? 128 : 1), stderr: Buffer.concat(err).toString('utf8'), stdout: Buffer.concat(out).toString('utf8')})
     })
   })
+}
+
+/** The journal directory the commands use under the hermetic env (the CLI's data directory). */
+export const RUNS_DIR = join(EMPTY_HOME, '.local', 'share', 'heroku', 'flags-backfill', 'runs')
+
+/** A fresh temporary directory for plan and journal files. */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'flags-backfill-files-'))
 }

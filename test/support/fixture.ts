@@ -86,3 +86,17 @@ export function parseReport(stdout: string): any {
   if (!validateReport(report)) throw new Error(`report breaks the shipped schema: ${JSON.stringify(validateReport.errors)}`)
   return report
 }
+
+/** The whole table as PostgreSQL's own text for each row, in id order: equal dumps mean byte-for-byte equal rows. */
+export function dumpTableText(databaseUrl: string): Promise<string[]> {
+  return withSql(databaseUrl, async sql => (await sql<Array<{row: string}>>`SELECT p::text AS row FROM console_flag_promotions AS p ORDER BY p.id`).map(r => r.row))
+}
+
+const validateRollback = new Ajv({allErrors: true}).compile(JSON.parse(readFileSync(new URL('../../schemas/rollback.schema.json', import.meta.url), 'utf8')))
+
+/** A rollback's stdout: exactly one JSON document, valid against the shipped rollback schema. */
+export function parseRollbackReport(stdout: string): any {
+  const report = JSON.parse(stdout)
+  if (!validateRollback(report)) throw new Error(`rollback report breaks the shipped schema: ${JSON.stringify(validateRollback.errors)}`)
+  return report
+}
