@@ -19,9 +19,10 @@ export async function restoreRows(tx: TransactionSql, images: RowImage[]): Promi
   if (images.length === 0) return []
   const columns = [...new Set(images.flatMap(image => Object.keys(image)))].filter(column => column !== 'id').sort()
   const quote = (column: string) => `"${column.replaceAll('"', '""')}"`
+  // Bound as text and cast here: a parameter the server types as jsonb would be JSON-encoded again.
   const restored = await tx.unsafe<Array<{id: string}>>(
     `UPDATE console_flag_promotions AS p SET ${columns.map(column => `${quote(column)} = r.${quote(column)}`).join(', ')}
-     FROM jsonb_populate_recordset(NULL::console_flag_promotions, $1::jsonb) AS r
+     FROM jsonb_populate_recordset(NULL::console_flag_promotions, $1::text::jsonb) AS r
      WHERE p.id = r.id RETURNING p.id::text AS id`,
     [JSON.stringify(images)],
   )
