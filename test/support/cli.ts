@@ -3,7 +3,7 @@
 // (the real exit code, the real streams, the same start-up a user gets).
 import {Config} from '@oclif/core'
 import {type ChildProcess, spawn} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -108,7 +108,14 @@ export function runCli(argv: string[], env: Record<string, string | undefined>, 
 /** The journal directory the commands use under the hermetic env (the CLI's data directory). */
 export const RUNS_DIR = join(EMPTY_HOME, '.local', 'share', 'heroku', 'flags-backfill', 'runs')
 
-/** A fresh temporary directory for plan and journal files. */
+const tempDirs: string[] = []
+process.once('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, {force: true, recursive: true})
+})
+
+/** A fresh temporary directory for plan and journal files, removed when the test process exits. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'flags-backfill-files-'))
+  const dir = mkdtempSync(join(tmpdir(), 'flags-backfill-files-'))
+  tempDirs.push(dir)
+  return dir
 }
