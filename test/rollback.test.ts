@@ -178,7 +178,7 @@ describe('rollback refusals', () => {
     const table = await dumpTableText(second.databaseUrl)
     const result = await runCommand(['flags:backfill:rollback', '--run', applied.run_id, '--confirm'], second.env)
     assert.equal(result.code, 4, result.stderr)
-    assert.match(result.stderr, /was applied to database fb_\w+, not fb_\w+: check DATABASE_URL/)
+    assert.match(result.stderr, /was applied to database fb_\w+, not fb_\w+: check --db-app, --database-url or DATABASE_URL/)
     assert.deepEqual(await dumpTableText(second.databaseUrl), table)
   })
 })

@@ -295,12 +295,6 @@ export async function withBackfillLock<T>(sql: Sql, lockTimeoutSeconds: number, 
   }
 }
 
-/** The name of the connected database, recorded in a journal run so a rollback elsewhere is refused. */
-export async function currentDatabase(sql: Sql | TransactionSql): Promise<string> {
-  const [{name}] = await sql<[{name: string}]>`SELECT current_database() AS name`
-  return name
-}
-
 // A row as a journal image: every column as PostgreSQL's own text for it (exact, timestamps in
 // the session's UTC), so jsonb_populate_record can put it back unchanged. The alias must be `p`.
 const rowImage = (sql: Sql | TransactionSql) => sql`(SELECT jsonb_object_agg(key, value #>> '{}') FROM jsonb_each(to_jsonb(p)))`
@@ -352,17 +346,23 @@ export async function writePlan(tx: TransactionSql, plan: Plan, runAt: Date): Pr
   }
 
   if (updates.length > 0) {
-    // The pre-images, locked, so the journal can put every updated row back exactly.
-    const before = await readRowImages(tx, updates.map(u => u.id), true)
-    const written = await tx<Array<{id: string; app_name: string; flag_name: string; image: RowImage}>>`
+    // The pre-images come from the same statement (a CTE sees the rows as they were before it),
+    // so the journal costs no extra round trip; FOR UPDATE makes them the versions updated.
+    const ids = tx.array(updates.map(u => u.id))
+    const written = await tx<Array<{id: string; app_name: string; flag_name: string; before: RowImage; after: RowImage}>>`
+      WITH before AS (
+        SELECT p.id, ${rowImage(tx)} AS image FROM console_flag_promotions AS p
+        WHERE p.id = ANY(${ids}::bigint[]) AND p.state = 'deployed' AND p.synced = false
+        FOR UPDATE
+      )
       UPDATE console_flag_promotions AS p
       SET synced = true, last_heroku_value = t.value, last_synced_at = ${runAt},
           sync_source = ${BACKFILL_SYNC_SOURCE}, updated_at = now()
-      FROM unnest(${tx.array(updates.map(u => u.id))}::bigint[], ${tx.array(updates.map(u => u.value))}::text[]) AS t(id, value)
-      WHERE p.id = t.id AND p.state = 'deployed' AND p.synced = false
-      RETURNING p.id::text AS id, p.app_name, p.flag_name, ${rowImage(tx)} AS image`
+      FROM unnest(${ids}::bigint[], ${tx.array(updates.map(u => u.value))}::text[]) AS t(id, value), before AS b
+      WHERE p.id = t.id AND b.id = p.id AND p.state = 'deployed' AND p.synced = false
+      RETURNING p.id::text AS id, p.app_name, p.flag_name, b.image AS before, ${rowImage(tx)} AS after`
     for (const row of written) {
-      result.updated.push({after: row.image, app: row.app_name, before: before.get(row.id)!, flag: row.flag_name, id: row.id})
+      result.updated.push({after: row.after, app: row.app_name, before: row.before, flag: row.flag_name, id: row.id})
     }
 
     // applied_updates counts flags, like planned_updates; one flag may own several unsynced rows.

@@ -30,7 +30,7 @@ export interface RunRecord {
   run_at_utc: string
   /** The Heroku account that ran it, when the API said. */
   user: string | null
-  /** current_database() of the target: a rollback elsewhere is refused. */
+  /** The database name from the URL the run wrote to: a rollback against another is refused. */
   database: string
   plan_id: string | null
   plan_hash: string | null

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {existsSync, readFileSync, unlinkSync} from 'node:fs'
 
 import {BackfillCommand, sharedFlags} from '../../../lib/backfill-command.js'
-import {assertSchema, currentDatabase, readTrackingRows, type Sql, type TransactionSql, withBackfillLock, withDatabase, type WriteResult, writePlan} from '../../../lib/database.js'
+import {assertSchema, readTrackingRows, type Sql, withBackfillLock, withDatabase, type WriteResult, writePlan} from '../../../lib/database.js'
 import {ExitCode, usageError} from '../../../lib/exit-codes.js'
 import {appMoves, type AppMoves, describeMoves, type ReadRow} from '../../../lib/fingerprint.js'
 import {findLiveRun, newRunId, RUN_FORMAT_VERSION, readRunFile, runFile, saveNewRun} from '../../../lib/journal.js'
@@ -11,6 +11,8 @@ import {type AppSnapshot, type Plan, planBackfill} from '../../../lib/reconcile.
 import {buildReport, formatRunAt, runTimestamp, type SavedPlanStatus} from '../../../lib/report.js'
 
 interface RunContext {
+  /** The database name from the URL, recorded so a rollback against another database is refused. */
+  database: string
   runAt: Date
   runId: string
   journalPath: string
@@ -90,7 +92,7 @@ export default class Apply extends BackfillCommand {
     const outcome = await withDatabase(target, this.databaseOptions(), async sql => {
       await assertSchema(sql)
       const [snapshots, user] = await Promise.all([this.fetchSnapshots(apps, flags), this.accountEmail()])
-      const context: RunContext = {journalPath, planDocument, runAt, runId, user}
+      const context: RunContext = {database: target.database, journalPath, planDocument, runAt, runId, user}
       // A reviewed plan is applied whole or not at all: an app that cannot be read cannot be checked.
       if (planDocument && snapshots.some(snapshot => 'error' in snapshot)) return {plan: withFetchErrors(planOf(planDocument), snapshots)}
       return this.writeLocked(sql, flags['lock-timeout'], snapshots, context)
@@ -134,7 +136,7 @@ export default class Apply extends BackfillCommand {
 
         const written = await writePlan(tx, plan, context.runAt)
         if (written.inserted.length + written.updated.length === 0) return {plan, written}
-        await this.saveRun(tx, context, apps, written)
+        saveRun(context, apps, written)
         saved = true
         return {plan, runId: context.runId, written}
       })
@@ -142,22 +144,6 @@ export default class Apply extends BackfillCommand {
       if (saved) unlinkSync(context.journalPath)
       throw error
     }
-  }
-
-  private async saveRun(tx: TransactionSql, context: RunContext, apps: string[], written: WriteResult): Promise<void> {
-    saveNewRun(context.journalPath, {
-      apps,
-      database: await currentDatabase(tx),
-      inserted: written.inserted,
-      plan_hash: context.planDocument?.plan.plan_hash ?? null,
-      plan_id: context.planDocument?.plan.plan_id ?? null,
-      rollbacks: [],
-      run_at_utc: formatRunAt(context.runAt),
-      run_id: context.runId,
-      updated: written.updated,
-      user: context.user,
-      version: RUN_FORMAT_VERSION,
-    })
   }
 
   private reportAlreadyApplied(document: PlanDocument, runAt: Date, runId: string, quiet: boolean): void {
@@ -175,6 +161,22 @@ interface Outcome {
   written?: WriteResult
   runId?: string
   moves?: AppMoves[]
+}
+
+function saveRun(context: RunContext, apps: string[], written: WriteResult): void {
+  saveNewRun(context.journalPath, {
+    apps,
+    database: context.database,
+    inserted: written.inserted,
+    plan_hash: context.planDocument?.plan.plan_hash ?? null,
+    plan_id: context.planDocument?.plan.plan_id ?? null,
+    rollbacks: [],
+    run_at_utc: formatRunAt(context.runAt),
+    run_id: context.runId,
+    updated: written.updated,
+    user: context.user,
+    version: RUN_FORMAT_VERSION,
+  })
 }
 
 function readPlanFile(path: string): string {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BackfillCommand, sharedFlags} from '../../../lib/backfill-command.js'
-import {assertSchema, currentDatabase, readRowImages, type Sql, withBackfillLock, withDatabase} from '../../../lib/database.js'
+import {assertSchema, readRowImages, type Sql, withBackfillLock, withDatabase} from '../../../lib/database.js'
 import {ExitCode, preconditionError, usageError} from '../../../lib/exit-codes.js'
 import {readRunFile, RUN_ID, runFile, type RunRecord, writeRunFile} from '../../../lib/journal.js'
 import {formatRunAt, runTimestamp} from '../../../lib/report.js'
@@ -62,6 +62,10 @@ With --run ID or --journal FILE: deletes exactly the rows that run inserted and 
     const run = journalPath ? readRunFile(journalPath) : undefined
     // --db-app reads one config var: one app at a time is all it needs.
     const target = await this.resolveDatabase({...flags, concurrency: 1})
+    if (run && run.database !== target.database) {
+      throw preconditionError(`run ${run.run_id} was applied to database ${run.database}, not ${target.database}: check --db-app, --database-url or DATABASE_URL`)
+    }
+
     const lockTimeout = flags['lock-timeout']
     const user = flags.confirm && run ? await this.accountEmail() : null
     const outcome = await withDatabase(target, this.databaseOptions(), async sql => {
@@ -83,11 +87,6 @@ With --run ID or --journal FILE: deletes exactly the rows that run inserted and 
 
   /** Undo one run: compare each of its rows with what it left, under row locks when confirmed. */
   private async rollbackRun(sql: Sql, run: RunRecord, confirm: boolean, lockTimeout: number): Promise<{plan: RollbackPlan; applied?: {deletes: number; restores: number}}> {
-    const database = await currentDatabase(sql)
-    if (database !== run.database) {
-      throw preconditionError(`run ${run.run_id} was applied to database ${run.database}, not ${database}: check DATABASE_URL`)
-    }
-
     if (!confirm) return {plan: planRollback(run, await readRowImages(sql, rollbackIds(run), false))}
     return withBackfillLock(sql, lockTimeout, async tx => {
       const plan = planRollback(run, await readRowImages(tx, rollbackIds(run), true))
