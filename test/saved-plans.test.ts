@@ -193,13 +193,13 @@ describe('apply --plan', () => {
   test('an app that cannot be fetched: exit 1, nothing written for any app', async () => {
     const {databaseUrl, env, heroku, planFile} = await twoApps()
     await savePlan(env, planFile)
-    heroku.setFault(OTHER, {status: 503})
+    heroku.setFault(OTHER, {status: 404})
     const table = await dumpTableText(databaseUrl)
     const result = await runCommand(['flags:backfill:apply', '--plan', planFile, '--confirm'], env)
     assert.equal(result.code, 1, result.stderr)
     const report = parseReport(result.stdout)
     assert.equal(report.saved_plan.status, 'not_applied')
-    assert.match(report.apps[1].error, /503/)
+    assert.match(report.apps[1].error, /404/)
     assert.deepEqual(await dumpTableText(databaseUrl), table)
   })
 

@@ -1,4 +1,5 @@
 import type {APIClient} from '@heroku-cli/command'
+import {vars} from '@heroku-cli/command/lib/vars.js'
 
 import type {AppSnapshot, ConfigVars} from './reconcile.js'
 import {type AttemptOutcome, isRetryableStatus, type RetryPolicy, retryDelayMs} from './retry.js'
@@ -250,7 +251,11 @@ export async function fetchAppSnapshots(heroku: APIClient, apps: string[], optio
 export async function fetchAccountEmail(heroku: APIClient, requestTimeoutMs: number): Promise<string | null> {
   try {
     if (!(await heroku.getAuth())) return null
-    const {body} = await heroku.get<{email?: unknown}>('/account', {retryAuth: false, timeout: requestTimeoutMs} as Parameters<APIClient['get']>[1])
+    // Absolute, because the client pairs a relative `/account` GET with a delinquency lookup on
+    // another host (particleboard.heroku.com): a second request, and seconds of waiting where that
+    // host is unreachable. Only the Platform API (or HEROKU_HOST) is asked this way.
+    const url = new URL('/account', vars.apiUrl).href
+    const {body} = await heroku.get<{email?: unknown}>(url, {retryAuth: false, timeout: requestTimeoutMs} as Parameters<APIClient['get']>[1])
     return typeof body?.email === 'string' ? body.email : null
   } catch {
     return null
