@@ -12,7 +12,7 @@ const pjson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 const commands = Object.values(manifest.commands) as any[]
 
 test('the manifest lists the commands the build compiled, with the flags their classes declare', async () => {
-  assert.deepEqual(commands.map(command => command.id).sort(), ['flags:backfill:apply', 'flags:backfill:plan', 'flags:backfill:verify'])
+  assert.deepEqual(commands.map(command => command.id).sort(), ['flags:backfill:apply', 'flags:backfill:plan', 'flags:backfill:rollback', 'flags:backfill:verify'])
   for (const command of commands) {
     const {default: cls} = await import(join(ROOT, 'dist', 'commands', ...command.id.split(':')) + '.js')
     assert.deepEqual(Object.keys(command.flags).sort(), Object.keys({...cls.baseFlags, ...cls.flags}).sort(), command.id)

@@ -153,15 +153,15 @@ export function planBroadRollback(rows: Array<RowRef & {app: string}>): Rollback
   return {apps: [...apps.values()]}
 }
 
-/** The stderr summary: one line per app, then the totals. */
-export function rollbackSummaryLines(report: RollbackReport): string[] {
+/** The stderr summary: one line per app with the rows left alone under it, then the totals; with `quiet`, only the rows left alone. */
+export function rollbackSummaryLines(report: RollbackReport, quiet = false): string[] {
   const what = report.dry_run ? 'would' : 'did'
+  const conflictLines = (app: RollbackReportApp) => app.conflicts.map(conflict =>
+    `    row ${conflict.id} (${conflict.flag}): ${conflict.reason}${conflict.changed_columns.length > 0 ? ` (${conflict.changed_columns.join(', ')})` : ''}`)
+  if (quiet) return report.apps.flatMap(app => conflictLines(app))
   const lines = [`ROLLBACK${report.dry_run ? ' (dry run)' : ''} ${report.run_at_utc}${report.run ? ` of run ${report.run.run_id}` : ' of every backfilled row'}`]
   for (const app of report.apps) {
-    lines.push(`  ${app.app}: ${what} delete ${app.deletes.length}, restore ${app.restores.length}; ${app.conflicts.length} changed since (left alone), ${app.already_undone.length} already undone`)
-    for (const conflict of app.conflicts) {
-      lines.push(`    row ${conflict.id} (${conflict.flag}): ${conflict.reason}${conflict.changed_columns.length > 0 ? ` (${conflict.changed_columns.join(', ')})` : ''}`)
-    }
+    lines.push(`  ${app.app}: ${what} delete ${app.deletes.length}, restore ${app.restores.length}; ${app.conflicts.length} changed since (left alone), ${app.already_undone.length} already undone`, ...conflictLines(app))
   }
 
   const {totals} = report

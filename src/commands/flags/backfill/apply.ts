@@ -48,6 +48,7 @@ export default class Apply extends BackfillCommand {
     }),
     journal: Flags.string({
       description: 'write the journal run to this file instead of the data directory (it must not exist yet)',
+      helpValue: '<file>',
     }),
     'lock-timeout': Flags.integer({
       default: 5,
@@ -57,6 +58,7 @@ export default class Apply extends BackfillCommand {
     }),
     plan: Flags.string({
       description: 'apply this saved plan (from `plan --out`) exactly, if neither Heroku nor the table changed since; the apps come from the plan',
+      helpValue: '<file>',
     }),
   }
 

@@ -10,14 +10,27 @@ import {buildRollbackReport, planBroadRollback, planRollback, type RollbackPlan,
 import {deleteBackfilledRows, deleteRows, readBackfilledRows, restoreRows} from '../../../lib/rollback-database.js'
 
 export default class Rollback extends BackfillCommand {
-  static description = `undo one apply exactly, or every backfilled row (dry run unless --confirm)
-With --run ID or --journal FILE: deletes exactly the rows that run inserted and puts the rows it updated back to their recorded pre-images, only where a row is still exactly as the run left it; rows changed since are listed and left alone (exit 5). With --all-backfilled: the runbook's rollback, deleting every row with created_by = 'system_backfill', sync_source = 'heroku_cli_backfill' and state = 'deployed'. Without --confirm it only prints what it would do. With --confirm it runs in one transaction behind the backfill's advisory lock. Prints one JSON document (mode ROLLBACK) on stdout.`
+  static summary = 'undo one apply exactly, or every backfilled row; a dry run unless --confirm'
+
+  static description = `Reads the run to undo from the journal (--run ID, or --journal FILE) and the rows it wrote from console_flag_promotions. With --confirm it deletes exactly the rows that run inserted and writes back the recorded pre-image of every row it updated, in one transaction behind the backfill's advisory lock, but only where a row is still exactly as the run left it: rows changed since are listed and left alone (exit 5). With --all-backfilled it is the runbook's rollback: every row with created_by = 'system_backfill', sync_source = 'heroku_cli_backfill' and state = 'deployed' is deleted. Without --confirm nothing is written: it prints what it would do. Prints one JSON document (mode ROLLBACK) on stdout. Never writes Heroku config vars.`
 
   static examples = [
-    '$ heroku flags:backfill:rollback --run run-20261203T163526Z-3f9a1c2b',
-    '$ heroku flags:backfill:rollback --run run-20261203T163526Z-3f9a1c2b --confirm',
-    '$ heroku flags:backfill:rollback --journal ./apply-run.json --confirm',
-    '$ heroku flags:backfill:rollback --all-backfilled',
+    {
+      command: '<%= config.bin %> <%= command.id %> --run run-20261203T163526Z-3f9a1c2b --db-app raxx-console-prod',
+      description: 'Show what undoing one apply would delete and restore (its run_id is in the APPLY report):',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> --run run-20261203T163526Z-3f9a1c2b --db-app raxx-console-prod --confirm',
+      description: 'Undo it:',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> --journal apply-run.json --db-app raxx-console-prod --confirm',
+      description: 'Undo the run saved by apply --journal apply-run.json:',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> --all-backfilled --db-app raxx-console-prod',
+      description: 'Show every row the runbook\'s broad DELETE would remove:',
+    },
   ]
 
   static flags = {
@@ -35,10 +48,12 @@ With --run ID or --journal FILE: deletes exactly the rows that run inserted and 
     'fetch-timeout': sharedFlags['fetch-timeout'],
     journal: Flags.string({
       description: 'the journal run file to undo (as written by `apply --journal FILE`)',
+      helpValue: '<file>',
     }),
     'lock-timeout': Flags.integer({
       default: 5,
       description: 'seconds to wait for another apply or rollback to release the backfill lock',
+      helpValue: '<seconds>',
       min: 0,
     }),
     'max-retry-wait': sharedFlags['max-retry-wait'],
@@ -46,6 +61,7 @@ With --run ID or --journal FILE: deletes exactly the rows that run inserted and 
     'request-timeout': sharedFlags['request-timeout'],
     run: Flags.string({
       description: 'the id of the run to undo (the run_id of its APPLY report), from the journal in the data directory',
+      helpValue: '<run_id>',
     }),
   }
 
@@ -124,7 +140,7 @@ With --run ID or --journal FILE: deletes exactly the rows that run inserted and 
   /** The rollback report alone on stdout, validated first; its summary on stderr (with --quiet, only what was left alone). */
   private emitRollback(report: RollbackReport, quiet: boolean): void {
     const json = JSON.stringify(assertValidDocument('rollback', report), null, 2)
-    for (const line of rollbackSummaryLines(report)) if (!quiet || line.startsWith('    row ')) this.logToStderr(line)
+    for (const line of rollbackSummaryLines(report, quiet)) this.logToStderr(line)
     process.stdout.write(`${json}\n`)
   }
 }
