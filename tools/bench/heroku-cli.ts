@@ -50,7 +50,8 @@ const run = promisify(execFile)
  */
 export async function packedCopy(root: string, scratch: string): Promise<string> {
   const dir = mkdtempSync(join(scratch, 'pack-'))
-  const {stdout} = await run('npm', ['pack', '--json', '--pack-destination', dir], {cwd: root})
+  // `npm run bench` has just built dist/; prepack's build would only print its log into the JSON.
+  const {stdout} = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {cwd: root})
   const [{filename}] = JSON.parse(stdout) as Array<{filename: string}>
   await run('tar', ['xzf', join(dir, filename), '-C', dir])
   const copy = join(dir, 'package')
