@@ -22,7 +22,8 @@ const quote = (text: string) => `'${text.replaceAll("'", String.raw`'\''`)}'`
 function underTerminal(argv: string[], redirect: string, env: Record<string, string | undefined>): Promise<{code: number; terminal: string}> {
   const command = [process.execPath, join(ROOT, 'bin', 'run.js'), ...argv].map(quote).join(' ')
   const childEnv: Record<string, string> = {}
-  for (const [key, value] of Object.entries({...process.env, COLUMNS: '160', FORCE_COLOR: undefined, NO_COLOR: undefined, TERM: 'xterm-256color', ...hermeticEnv(env)})) {
+  // CI is unset as on an operator's terminal: oclif never spins under CI, which is where this suite runs.
+  for (const [key, value] of Object.entries({...process.env, CI: undefined, COLUMNS: '160', FORCE_COLOR: undefined, NO_COLOR: undefined, TERM: 'xterm-256color', ...hermeticEnv(env)})) {
     if (value !== undefined) childEnv[key] = value
   }
 
