@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
 import {runbookDataset} from '../tools/seed.js'
-import {runCli} from './support/cli.js'
+import {runCli, withoutProgress} from './support/cli.js'
 import {parseReport, scenario, withSql} from './support/fixture.js'
 
 async function backfillRowsPerFlag(databaseUrl: string): Promise<number[]> {
@@ -34,7 +34,7 @@ test('three applies at once that do not wait (--lock-timeout 0): each exits 0 or
   for (const result of results) {
     assert.ok(result.code === 0 || result.code === 4, `exit ${result.code}: ${result.stderr}`)
     if (result.code === 4) {
-      assert.match(result.stderr.trim(), /^Error: another apply holds the backfill lock on .+; find it with: SELECT .+$/)
+      assert.match(withoutProgress(result.stderr).trim(), /^Error: another apply holds the backfill lock on .+; find it with: SELECT .+$/)
       assert.equal(result.stdout, '')
     } else {
       parseReport(result.stdout)
