@@ -67,6 +67,8 @@ async function main(): Promise<number> {
       FLAGS_BACKFILL_APPS: RUNBOOK_APPS.join(','),
       HEROKU_API_KEY: TOKEN,
       HEROKU_HOST: heroku.url,
+      // The journal runs of this throwaway database stay beside its reports, not in the user's data dir.
+      XDG_DATA_HOME: join(reports, 'data'),
     }
     for (const [index, step] of STEPS.entries()) {
       log()

@@ -37,7 +37,7 @@ function assertAppNames(apps: string[]): string[] {
 const seconds = Flags.custom<number>({
   async parse(input) {
     const value = Number(input)
-    if (!/^\d+(\.\d+)?$/.test(input.trim()) || !(value > 0)) throw new Error(`expected a number of seconds greater than 0, got ${JSON.stringify(input)}`)
+    if (!/^\d+(\.\d+)?$/.test(input.trim()) || !(value > 0)) throw usageError(`expected a number of seconds greater than 0, got ${JSON.stringify(input)}`)
     return value
   },
 })

@@ -89,8 +89,24 @@ function onAbort(sql: Sql, target: DatabaseTarget): {aborted: Promise<never>; di
   return {aborted, dispose: () => listeners.forEach(([event, listener]) => process.removeListener(event, listener))}
 }
 
+/**
+ * A bound on connecting as a whole. postgres.js's connect_timeout bounds one attempt, but a server
+ * that accepts and then closes every connection (not PostgreSQL, or a proxy with nothing behind it)
+ * makes it retry without end; this turns that into the same error as a timed-out connect.
+ */
+function connectDeadline(target: DatabaseTarget): {expired: Promise<never>; connected(): void; clear(): void} {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('connect deadline'), {code: 'CONNECT_TIMEOUT'})), (target.connectTimeoutSeconds + 1) * 1000)
+    timer.unref()
+  })
+  expired.catch(() => {})
+  return {clear: () => clearTimeout(timer), connected: () => clearTimeout(timer), expired}
+}
+
 /** Opens the one connection a command uses, runs `work`, and closes it on every path. */
 export async function withDatabase<T>(target: DatabaseTarget, options: DatabaseOptions, work: (sql: Sql) => Promise<T>): Promise<T> {
+  const connecting = connectDeadline(target)
   const sql = postgres({
     connect_timeout: target.connectTimeoutSeconds,
     // UTC sessions: row images and fingerprints hold timestamps as text, and must read the same
@@ -100,6 +116,8 @@ export async function withDatabase<T>(target: DatabaseTarget, options: DatabaseO
     host: target.host,
     max: 1,
     onnotice: notice => options.onNotice?.(`database notice: ${notice.message}`),
+    // The server reports its parameters once a session is up: proof that connecting succeeded.
+    onparameter: () => connecting.connected(),
     pass: target.password,
     port: target.port,
     // Unnamed statements only: behind PgBouncer in transaction mode a named prepared statement
@@ -110,11 +128,13 @@ export async function withDatabase<T>(target: DatabaseTarget, options: DatabaseO
   })
   const abort = onAbort(sql, target)
   try {
-    return await Promise.race([work(sql), abort.aborted])
+    return await Promise.race([work(sql), abort.aborted, connecting.expired])
   } catch (error) {
     throw describeDatabaseError(error, target)
   } finally {
-    await sql.end({timeout: 5})
+    connecting.clear()
+    // A server that closes every connection cleanly keeps postgres.js reconnecting: never wait on it.
+    await Promise.race([sql.end({timeout: 5}), new Promise(resolve => setTimeout(resolve, 6000).unref())])
     // The driver's crash comes from a setImmediate queued as the connection died: keep the guard
     // until that has run.
     await new Promise(resolve => setImmediate(resolve))

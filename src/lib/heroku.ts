@@ -183,6 +183,8 @@ async function fetchWithRetries(heroku: APIClient, app: string, options: FetchOp
   const started = Date.now()
   const deadline = started + options.budgetMs
   const random = options.random ?? Math.random
+  // The last real answer: when the budget runs out during a later try, it says more than "no answer".
+  let lastAnswer: unknown
   for (let attempt = 1; ; attempt++) {
     const paused = pause.remainingMs()
     if (paused > 0) {
@@ -204,8 +206,10 @@ async function fetchWithRetries(heroku: APIClient, app: string, options: FetchOp
       const waitMs = retryDelayMs(outcome, attempt, options.retry, Date.now(), random)
       pause.note(responseOf(error), waitMs)
       if (!isRetryable(error)) throw error
+      const cutShort = error instanceof FetchTimeoutError && timeoutMs < options.requestTimeoutMs
+      if (!cutShort) lastAnswer = error
       if (Date.now() + waitMs >= deadline) {
-        throw new RetriesExhaustedError(error, `gave up after ${attempt} ${attempt === 1 ? 'try' : 'tries'} in ${seconds(Date.now() - started)} (--fetch-timeout ${seconds(options.budgetMs)})`)
+        throw new RetriesExhaustedError(cutShort ? lastAnswer ?? error : error, `gave up after ${attempt} ${attempt === 1 ? 'try' : 'tries'} in ${seconds(Date.now() - started)} (--fetch-timeout ${seconds(options.budgetMs)})`)
       }
 
       await sleep(waitMs)

@@ -80,9 +80,11 @@ export default class Apply extends BackfillCommand {
     // A saved plan names its apps; they are checked and shown like --app's.
     const apps = this.resolveApps(planDocument ? {...flags, app: planDocument.apps.map(app => app.app)} : flags)
 
+    const target = await this.resolveDatabase(flags)
     if (planDocument) {
       const prior = findLiveRun(this.runsDirectory(), flags.journal, planDocument.plan.plan_hash, message => this.logToStderr(message))
-      if (prior) return this.reportAlreadyApplied(planDocument, runAt, prior.run_id, flags.quiet)
+      // Only a run on this database counts: the same plan against another database is a new apply.
+      if (prior && prior.database === target.database) return this.reportAlreadyApplied(planDocument, runAt, prior.run_id, flags.quiet)
     }
 
     // A --journal file that exists holds another run (or this plan's rolled-back one): never overwrite a journal.
@@ -90,7 +92,6 @@ export default class Apply extends BackfillCommand {
       throw usageError(`journal file ${flags.journal} exists (run ${readRunFile(flags.journal).run_id}); choose another --journal`)
     }
 
-    const target = await this.resolveDatabase(flags)
     const outcome = await withDatabase(target, this.databaseOptions(), async sql => {
       await assertSchema(sql)
       const [snapshots, user] = await Promise.all([this.fetchSnapshots(apps, flags), this.accountEmail()])
